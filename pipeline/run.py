@@ -25,6 +25,7 @@ from pipeline.atomic import atomic_path, remove_stale_tmp, write_json
 from pipeline.config import JobConfig, expand_inputs
 from pipeline.errors import RunError
 from pipeline.executor import Executor
+from pipeline.extracted import EXTRACTED_DIR
 from pipeline.shard import process_shard, shard_ids
 from pipeline.storage import RemoteRun, is_remote
 
@@ -124,6 +125,7 @@ def run_job(job: JobConfig, restart: bool = False, log=print) -> dict:
         shard_stats = executor.map(process_shard, [(p, i, job, str(run_dir)) for p, i in zip(paths, ids)],
                                    desc="shards", on_result=sync)
         stage_seconds["process"] = round(time.time() - t, 3)
+        shutil.rmtree(run_dir / EXTRACTED_DIR, ignore_errors=True)  # the pre-pass's copies: every shard is done
         remove_stale_tmp(run_dir)  # every shard task has returned: temp files now are from lost workers
         resumed = sum(1 for s in shard_stats if s.get("resumed"))
         if resumed:

@@ -30,8 +30,8 @@ from datatrove.utils.stats import Stats
 from pipeline.atomic import atomic_path, read_json, write_json
 from pipeline.config import JobConfig
 from pipeline.errors import RunError, ShardError
-from pipeline.extract import extract
-from pipeline.readers import PartialShard, RawRecord, decode_html, read_shard
+from pipeline.extracted import Outcome, outcomes, remove_copy, replay
+from pipeline.readers import PartialShard, RawRecord
 from pipeline.steps import Annotator, build_step, registry
 
 _PA_TYPES = {float: pa.float64(), int: pa.int64(), str: pa.string(), bool: pa.bool_()}
@@ -181,51 +181,49 @@ class ShardRun:
         self.kept_schema = _schema(KEPT_BASE, step_columns)
         self.rej_schema = _schema(REJECTED_BASE, step_columns)
         self.dropped: Counter = Counter()
+        self.replayed = False  # read from the line-dedup pre-pass's copy (pipeline.extracted)
         self.steps_stats = {n: {"documents_in": 0, "documents_out": 0, "bytes_out": 0, "seconds": 0.0}
                             for n in ["read", "extract", *self.step_names]}
 
     # -- records → documents ------------------------------------------------------------------------
-    def _documents(self, records: Iterator[RawRecord]) -> Iterator[Document | tuple[RawRecord, str]]:
-        ex = self.job.extract
+    def _documents(self, items: Iterator[Outcome], seconds: dict[str, float]) -> Iterator[Document | tuple[RawRecord, str]]:
+        """Outcomes (pipeline.extracted) → Documents for the steps, or (record, step) for a record dropped by
+        reading or extraction; counts every record in. `seconds` is where `items` adds its read/extract time."""
         read_st, ext_st = self.steps_stats["read"], self.steps_stats["extract"]
-        t = time.perf_counter()
-        for rec in records:
-            read_st["seconds"] += time.perf_counter() - t
+        source, shard = self.job.input.source, self.path
+        try:
+            yield from self._convert(items, read_st, ext_st, source, shard)
+        finally:
+            read_st["seconds"] += seconds["read"]
+            ext_st["seconds"] += seconds["extract"]
+
+    def _convert(self, items, read_st, ext_st, source, shard) -> Iterator[Document | tuple[RawRecord, str]]:
+        for o in items:
+            rec = o.rec
             self.documents_in += 1
-            size = len(rec.html) if rec.html is not None else len((rec.text or "").encode())
-            self.bytes_in += size
+            self.bytes_in += o.size
             read_st["documents_in"] += 1
-            if rec.drop_reason:
+            if o.step == "read":
                 yield rec, "read"
-                t = time.perf_counter()
                 continue
             read_st["documents_out"] += 1
-            read_st["bytes_out"] += size
+            read_st["bytes_out"] += o.size
             ext_st["documents_in"] += 1
-            t = time.perf_counter()
-            meta = {"url": rec.url, "source": self.job.input.source, "source_shard": self.path, **rec.meta}
-            if rec.html is not None:
-                html, charset, clean = decode_html(rec.html, rec.charset_header)
-                meta["charset"] = charset
-                try:
-                    text = extract(html, ex.extractor)
-                except (ValueError, TypeError, RuntimeError) as e:  # resiliparse HTMLParserException is a ValueError
-                    rec.drop_reason, rec.meta["error"] = "extract_failed", f"{type(e).__name__}: {e}"[:300]
-            else:
-                from pipeline.text import nfc
-
-                text = nfc(rec.text).strip()
-            if not rec.drop_reason and len(text) < max(1, ex.min_chars):
-                rec.drop_reason = "extract_empty"
-            ext_st["seconds"] += time.perf_counter() - t
-            if rec.drop_reason:
-                rec.meta.update(meta)
+            meta = {"url": rec.url, "source": source, "source_shard": shard, **rec.meta}
+            if o.text is None:
+                rec.meta = meta
                 yield rec, "extract"
             else:
                 ext_st["documents_out"] += 1
-                ext_st["bytes_out"] += len(text.encode())
-                yield Document(text=text, id=f"{self.shard_id}/{rec.index:06d}", metadata=meta)
-            t = time.perf_counter()
+                ext_st["bytes_out"] += len(o.text.encode())
+                yield Document(text=o.text, id=f"{self.shard_id}/{rec.index:06d}", metadata=meta)
+
+    def _records(self) -> tuple[Iterator[Outcome], dict[str, float]]:
+        """The shard's outcomes: the line-dedup pre-pass's copy when there is one, else read and extracted here."""
+        seconds = {"read": 0.0, "extract": 0.0}
+        items = replay(self.path, self.shard_id, self.run_dir, seconds)
+        self.replayed = items is not None
+        return (items if items is not None else outcomes(self.path, self.job, seconds)), seconds
 
     # -- the run ------------------------------------------------------------------------------------
     def run(self) -> dict:
@@ -239,8 +237,9 @@ class ShardRun:
         partial = False
         try:
             batch: list[Document] = []
+            items, seconds = self._records()
             try:
-                for item in self._documents(read_shard(self.path, self.job.input)):
+                for item in self._documents(items, seconds):
                     if isinstance(item, tuple):
                         rec, step = item
                         self._reject_record(rec, step)
@@ -271,6 +270,7 @@ class ShardRun:
             raise
         stats = self._stats(t0, error, partial)
         write_json(self.run_dir / "stats" / f"{self.shard_id}.json", stats)
+        remove_copy(self.run_dir, self.shard_id)
         return stats
 
     def _stats(self, t0: float, error: str | None, partial: bool) -> dict:
@@ -288,6 +288,7 @@ class ShardRun:
             "steps": self.steps_stats,
             "counters": {n: _counters(s) for n, s in zip(self.step_names, self.steps)},
             "seconds": round(time.time() - t0, 3),
+            "extracted_copy": self.replayed,
             "worker_pid": os.getpid(),
         }
 

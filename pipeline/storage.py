@@ -41,6 +41,8 @@ _MARKER_NAMES = {"_SUCCESS", "_STAGED", "_COMPUTED", "manifest.json"}
 _LAST = ("summary.json", "report.json", "report.html")
 _TMP_NAME = re.compile(r"\.tmp-\d+$")  # pipeline.atomic's in-progress names
 UPLOADING = "_UPLOADING"
+# Scratch the run deletes itself (the line-dedup pre-pass's extracted copies, pipeline/extracted.py): never uploaded.
+_LOCAL_ONLY = ("line_dedup/extracted/",)
 
 __all__ = ["RemoteRun", "is_remote", "default_staging_dir"]
 
@@ -95,8 +97,11 @@ class RemoteRun:
                 if _TMP_NAME.search(name):
                     continue
                 p = Path(dirpath) / name
+                rel = p.relative_to(self.local).as_posix()
+                if rel.startswith(_LOCAL_ONLY):
+                    continue
                 st = p.stat()
-                out[p.relative_to(self.local).as_posix()] = (st.st_size, st.st_mtime_ns)
+                out[rel] = (st.st_size, st.st_mtime_ns)
         return out
 
     # -- the run's two ends ------------------------------------------------------------------------
