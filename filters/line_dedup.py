@@ -2,7 +2,7 @@
 
 The pre-pass writes `RUN/line_dedup/frequent_lines.npy` (sorted uint64 hashes of normalized lines seen on at
 least `min_repeats` distinct documents of the corpus); this step hashes each line of a document the same way
-(`pipeline.line_dedup.normalize_line` / `line_hash`) and removes those in the set: site footers, menus,
+(`pipeline.line_dedup.normalized_lines` / `line_hash`) and removes those in the set: site footers, menus,
 copyright notices, byline templates. Put it first among the steps, before any document-level filter, so that
 they judge what is left. A document left with fewer than `min_chars_after` characters is dropped as
 `line_dedup_empty`. Counters: `line_dedup_lines_removed`, `line_dedup_bytes_removed` (UTF-8, with newlines);
@@ -20,7 +20,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from pipeline.errors import ConfigError
-from pipeline.line_dedup import line_hash, normalize_line
+from pipeline.line_dedup import line_hash, normalized_lines
 from pipeline.models import cached
 from pipeline.steps import register_step
 
@@ -65,7 +65,7 @@ class LineDedup(BaseFilter):
         text_lines = doc.text.split("\n")
         removed_lines = removed_bytes = 0
         if len(frequent):
-            hashes = np.fromiter((line_hash(normalize_line(ln)) for ln in text_lines), np.uint64, len(text_lines))
+            hashes = np.fromiter(map(line_hash, normalized_lines(doc.text)), np.uint64, len(text_lines))
             pos = np.minimum(np.searchsorted(frequent, hashes), len(frequent) - 1)
             hit = frequent[pos] == hashes
             # blank and too-short lines normalize to strings the pre-pass never counted; they never hit

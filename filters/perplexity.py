@@ -77,8 +77,13 @@ class PerplexityFilter(BaseFilter):
             return "head"
         return "middle" if perplexity < self.tail_from else "tail"
 
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        return [self._judge(doc, score) for doc, score in zip(batch, self.scorer.score_batch([d.text for d in batch]))]
+
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        score = self.scorer.score(doc.text)
+        return self._judge(doc, self.scorer.score(doc.text))
+
+    def _judge(self, doc: Document, score) -> bool | tuple[bool, str]:
         perplexity = score.perplexity
         bucket = self.bucket(perplexity)
         doc.metadata["perplexity"] = round(perplexity, 1) if math.isfinite(perplexity) else perplexity

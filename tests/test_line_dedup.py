@@ -14,7 +14,7 @@ from filters.line_dedup import LineDedup
 from pipeline.config import ExecutionConfig, InputConfig, JobConfig
 from pipeline.errors import ConfigError
 from pipeline.executor import Executor
-from pipeline.line_dedup import Config, document_texts, line_hash, normalize_line, prepass
+from pipeline.line_dedup import Config, document_texts, line_hash, normalize_line, normalized_lines, prepass
 from tests.warcgen import html_page, write_warc
 
 FOOTER = "저작권자 © 한빛일보 무단 전재 및 재배포 금지"
@@ -88,6 +88,23 @@ def test_normalization_folds_case_digits_punctuation_and_nfd():
     nfd = unicodedata.normalize("NFD", FOOTER)
     assert len(nfd) > len(FOOTER) and line_hash(normalize_line(nfd)) == line_hash(normalize_line(FOOTER))
     assert normalize_line("한국어 문장") == "한국어 문장"  # Hangul stays whole syllables
+
+
+def test_whole_text_normalization_equals_line_by_line():
+    """normalized_lines does the character work once per document; it must give what normalize_line gives per
+    line, on the bundled sample's pages and on characters whose case or composition depends on context."""
+    import glob
+
+    from pipeline.config import load_config
+
+    tricky = "ΟΔΟΣ\nΣίσυφος ΣΑΣ\nİstanbul 1２３\n\u0301e\u0301 가\u1161\n\u1100\u1161\u11a8 x\u200by\r\n_a_ ★☆ ①\n\n"
+    texts = [tricky, unicodedata.normalize("NFD", FOOTER + "\n" + ARTICLES[0][0])]
+    for p in sorted(glob.glob("data/sample/*.warc.gz"))[:2]:
+        job = load_config("configs/ko-web.yaml", {"input.paths": [p]})
+        texts += [t for _, t in document_texts(p, job)]
+    assert len(texts) > 150
+    for text in texts:
+        assert normalized_lines(text) == [normalize_line(line) for line in text.split("\n")]
 
 
 def test_prepass_resumes_and_recomputes_when_settings_change(corpus):

@@ -102,6 +102,21 @@ def test_buckets_and_drop_reasons(cutoffs_file):
     assert head_only.filter(Document(WIKI_HELDOUT[0], id="w")) == (False, f"perplexity_{wiki.metadata['perplexity_bucket']}")
 
 
+def test_batch_scoring_equals_one_document_at_a_time(cutoffs_file):
+    """The step encodes a whole batch's lines in one SentencePiece call; each document must get exactly the score,
+    bucket and decision it gets alone (an empty document in the middle must not shift the others' lines)."""
+    texts = [WIKI_HELDOUT[0], " \n\u200b ", *REVIEWS, SPAM[0], WIKI_HELDOUT[1] + "\n\n" + SPAM[1]]
+    scorer = load_scorer("models/ko-wiki-lm")
+    assert scorer.score_batch(texts) == [scorer.score(t) for t in texts]
+    assert scorer.score_batch([]) == []
+    f = build_step({"step": "perplexity_v1", "cutoffs": cutoffs_file})
+    batch = [Document(t, id=str(i)) for i, t in enumerate(texts)]
+    alone = [Document(t, id=str(i)) for i, t in enumerate(texts)]
+    assert f.filter_batch(batch) == [f.filter(d) for d in alone]
+    assert [d.metadata for d in batch] == [d.metadata for d in alone]
+    assert f.filter_batch(batch)[1] == (False, "perplexity_no_text")
+
+
 def test_step_pickles_without_the_model(cutoffs_file):
     f = PerplexityFilter(cutoffs=cutoffs_file)
     f.filter(Document(WIKI_HELDOUT[1], id="w"))
