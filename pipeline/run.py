@@ -109,6 +109,7 @@ def run_job(job: JobConfig, restart: bool = False, log=print) -> dict:
 
     paths = expand_inputs(job.input.paths)
     ids = shard_ids(paths)
+    _drop_stale_dedup(job, run_dir, log)
     log(f"ko-curate: {len(paths)} input shard(s) → {run_dir}")
     executor = Executor(job.execution)
     parallelism = executor.parallelism
@@ -185,9 +186,29 @@ def run_job(job: JobConfig, restart: bool = False, log=print) -> dict:
     return ordered
 
 
+def _drop_stale_dedup(job: JobConfig, run_dir: Path, log) -> None:
+    """A dedup left by other settings, shards or steps is deleted; if it already rewrote documents/, every
+    shard's completion marker goes too, so the pass rebuilds documents/ and dedup starts from that."""
+    from pipeline.dedup.stage import stale
+
+    found = stale(job, run_dir)
+    if found is None:
+        return
+    why, rewritten = found
+    shutil.rmtree(run_dir / "dedup")
+    for p in (run_dir / "rejected").glob("dedup-*.parquet"):
+        p.unlink()
+    if rewritten:
+        for p in (run_dir / "stats").glob("*.json"):
+            p.unlink()
+        log(f"dedup/ is stale ({why}) and had deduplicated documents/: every shard runs again")
+    else:
+        log(f"dedup/ is stale ({why}): deleted")
+
+
 def _apply_stage_drops(summary: dict, result: dict) -> None:
     """A barrier stage that removes documents (dedup) reports them as `dropped`; fold them into the totals."""
-    dropped = result.get("dropped") or {}
+    dropped = {reason: n for reason, n in (result.get("dropped") or {}).items() if n}
     if not dropped:
         return
     merged = Counter(summary["documents_dropped"])

@@ -56,7 +56,7 @@ def shard_ids(paths: list[str]) -> list[str]:
 
 
 def config_fingerprint(job: JobConfig) -> str:
-    """What a shard's output depends on; a resume with a different fingerprint is refused."""
+    """What a shard's output depends on; a shard whose marker holds another fingerprint runs again."""
     keep = job.model_dump(include={"input", "extract", "steps", "rejected", "line_dedup"})
     keep["input"].pop("paths", None)
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA_GLOBS = ("documents/*.parquet", "rejected/*.parquet", "dedup/clusters.parquet", "dedup/stats.json",
               "tokenizer/tokenizer.model", "tokenizer/tokenizer.vocab", "tokenizer/stats.json",
               "tokens/*.arrow", "tokens/manifest.json")
-VOLATILE_KEYS = {"seconds", "worker_pid", "resumed"}
+VOLATILE_KEYS = {"seconds", "worker_pid", "resumed", "extracted_copy"}  # extracted_copy: how, not what
 
 
 def job_config(tmp: Path, out: Path, *, backend: str = "local", num_cpus: int | None = None,

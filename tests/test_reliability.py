@@ -110,6 +110,43 @@ def test_two_uninterrupted_runs_are_identical(reference):
     assert_same_as(reference, out)
 
 
+@pytest.mark.parametrize("change", ["dedup_settings", "step_settings"])
+def test_rerun_with_changed_settings_redoes_dedup_from_the_shard_pass(reference, change):
+    """A run directory already deduplicated (documents/ rewritten in place), run again with other dedup or
+    step settings and no --restart, must end exactly as a fresh run of the new config: dedup starts from the
+    shard pass's output again, never from the old dedup's, and its old files are gone."""
+    import yaml
+
+    tmp, ref_out, _, ref_figures = reference
+    out = tmp / f"changed-{change}"
+    shutil.copytree(ref_out, out)
+    fresh = tmp / f"fresh-{change}"
+    configs = []
+    for run_dir in (out, fresh):
+        path = job_config(tmp, run_dir)
+        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if change == "dedup_settings":
+            cfg["dedup"]["fuzzy"] = False  # exact duplicates only: the sample's near duplicates come back
+        else:
+            cfg["steps"] = [s for s in cfg["steps"] if s["step"] != "pii_mask_v1"]
+        path.write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        configs.append(path)
+    r = run_cli(configs[0])
+    assert r.returncode == 0, r.stderr
+    assert "every shard runs again" in r.stdout + r.stderr
+    r = run_cli(configs[1])
+    assert r.returncode == 0, r.stderr
+    assert digest(out) == digest(fresh)
+    assert figures(out) == figures(fresh)
+    if change == "dedup_settings":
+        assert ref_figures["documents_dropped"]["near_duplicate"] > 0
+        assert "near_duplicate" not in figures(out)["documents_dropped"]  # no zero counts either
+    # a third run with the same config resumes: nothing is redone
+    r = run_cli(configs[0])
+    assert r.returncode == 0 and "every shard runs again" not in r.stdout + r.stderr
+    assert digest(out) == digest(fresh)
+
+
 def _ray_run(cfg: Path) -> None:
     r = run_cli(cfg)
     if r.returncode != 0 and "cannot start Ray" in r.stderr:

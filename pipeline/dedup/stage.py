@@ -4,6 +4,8 @@
 the work for any list of Parquet files (the standalone `pipeline dedup` command uses it too). Steps, each a set
 of tasks: signatures per shard → candidate pairs per bucket partition → clusters (driver; pairs are few) →
 staged rewrite per shard → renames → RUN/dedup/_SUCCESS (holds the summary; if present, nothing is redone).
+RUN/dedup/fingerprint (written first) names the settings and shards the directory belongs to; `pipeline run`
+deletes a directory whose fingerprint does not match (`stale`) before the shard pass.
 Conservation is checked: documents before == documents after + rows written to the dedup rejected files.
 """
 
@@ -15,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.atomic import read_json, write_json
+from pipeline.atomic import atomic_path, read_json, write_json
 from pipeline.dedup.buckets import partition_pairs
 from pipeline.dedup.clusters import build_clusters, cluster_stats
 from pipeline.dedup.rewrite import commit_staged, rewrite_shard, staged_paths
@@ -72,9 +74,56 @@ def _params(cfg: Config) -> dict:
     }
 
 
+FINGERPRINT = "fingerprint"
+# Written by dedup_files before it renames anything over RUN/documents: once one exists, documents/ may no
+# longer be the shard pass's output.
+_REWRITE_MARKERS = ("_STAGED", "_COMPUTED", "_SUCCESS")
+
+
+def run_fingerprint(section: dict, job) -> str:
+    """What RUN/documents holds after dedup depends on: the dedup settings, the shards (ids) and the config
+    that shaped their documents (pipeline.shard.config_fingerprint)."""
+    import hashlib
+    import json
+
+    from pipeline.config import expand_inputs
+    from pipeline.shard import config_fingerprint, shard_ids
+
+    keep = {"dedup": Config(**section).model_dump(), "shards": shard_ids(expand_inputs(job.input.paths)),
+            "shard_config": config_fingerprint(job)}
+    return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def stale(job, run_dir: Path) -> tuple[str, bool] | None:
+    """Why RUN/dedup/ does not belong to this job (other dedup settings, other shards or shard config, or no
+    dedup section any more), and whether documents/ was already rewritten by it; None when it belongs or
+    does not exist. `pipeline run` then deletes it, and when documents/ was rewritten, re-runs every shard:
+    dedup must start from the shard pass's output, never from an earlier dedup's."""
+    d = Path(run_dir) / "dedup"
+    if not d.is_dir():
+        return None
+    rewritten = any((d / m).exists() for m in _REWRITE_MARKERS)
+    if job.dedup is None:
+        return "the config has no dedup section", rewritten
+    fp = d / FINGERPRINT
+    if not fp.exists():
+        return "it has no fingerprint", rewritten
+    if fp.read_text() != run_fingerprint(job.dedup, job):
+        return "dedup settings, input shards or steps changed", rewritten
+    return None
+
+
 def run(cfg: Config, job, run_dir: Path, executor) -> dict:
     """Deduplicate RUN/documents/*.parquet in place (staged, then renamed); returns the summary figures."""
     run_dir = Path(run_dir)
+    fp = run_dir / "dedup" / FINGERPRINT
+    expected = run_fingerprint(cfg.model_dump(), job)
+    if fp.exists() and fp.read_text() != expected:
+        raise RunError(f"{run_dir / 'dedup'} was made for other dedup settings or shards; rerun with --restart")
+    if not fp.exists():
+        fp.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(fp) as tmp:
+            tmp.write_text(expected)
     files = sorted(str(p) for p in (run_dir / "documents").glob("*.parquet"))
     targets = [(f, str(run_dir / "documents" / Path(f).name), str(run_dir / "rejected" / f"dedup-{Path(f).name}")) for f in files]
     snippet = job.rejected.snippet_chars if job is not None else 300
