@@ -80,17 +80,21 @@ FINGERPRINT = "fingerprint"
 _REWRITE_MARKERS = ("_STAGED", "_COMPUTED", "_SUCCESS")
 
 
-def run_fingerprint(section: dict, job) -> str:
+def run_fingerprint(section: dict, job, run_dir: Path) -> str:
     """What RUN/documents holds after dedup depends on: the dedup settings, the shards (ids) and the config
-    that shaped their documents (pipeline.shard.config_fingerprint)."""
+    that shaped their documents (pipeline.shard.config_fingerprint). Without a job (the stage called on a
+    directory of Parquet files), the shards are the files in RUN/documents."""
     import hashlib
     import json
 
     from pipeline.config import expand_inputs
     from pipeline.shard import config_fingerprint, shard_ids
 
-    keep = {"dedup": Config(**section).model_dump(), "shards": shard_ids(expand_inputs(job.input.paths)),
-            "shard_config": config_fingerprint(job)}
+    if job is None:
+        shards, shard_config = sorted(p.name for p in (Path(run_dir) / "documents").glob("*.parquet")), None
+    else:
+        shards, shard_config = shard_ids(expand_inputs(job.input.paths)), config_fingerprint(job)
+    keep = {"dedup": Config(**section).model_dump(), "shards": shards, "shard_config": shard_config}
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -108,7 +112,7 @@ def stale(job, run_dir: Path) -> tuple[str, bool] | None:
     fp = d / FINGERPRINT
     if not fp.exists():
         return "it has no fingerprint", rewritten
-    if fp.read_text() != run_fingerprint(job.dedup, job):
+    if fp.read_text() != run_fingerprint(job.dedup, job, run_dir):
         return "dedup settings, input shards or steps changed", rewritten
     return None
 
@@ -117,7 +121,7 @@ def run(cfg: Config, job, run_dir: Path, executor) -> dict:
     """Deduplicate RUN/documents/*.parquet in place (staged, then renamed); returns the summary figures."""
     run_dir = Path(run_dir)
     fp = run_dir / "dedup" / FINGERPRINT
-    expected = run_fingerprint(cfg.model_dump(), job)
+    expected = run_fingerprint(cfg.model_dump(), job, run_dir)
     if fp.exists() and fp.read_text() != expected:
         raise RunError(f"{run_dir / 'dedup'} was made for other dedup settings or shards; rerun with --restart")
     if not fp.exists():
