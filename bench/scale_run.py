@@ -17,7 +17,7 @@
    processes whose title starts with `ray::`. Printed: peak RSS of each worker (max over samples, so a peak
    shorter than 0.5 s can be missed), the driver's peak RSS (getrusage(RUSAGE_SELF).ru_maxrss), the summed
    peak of all processes at one instant, CPU seconds of the workers (last sample of each), wall seconds per
-   stage, and documents/s.
+   stage, documents/s, and the peak disk size of the pre-pass's extracted copies (pipeline/extracted.py).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from _shared import SHARED  # noqa: E402
 
 from pipeline.config import load_config  # noqa: E402
+from pipeline.extracted import EXTRACTED_DIR  # noqa: E402
 from pipeline.run import run_job  # noqa: E402
 
 _SENTENCE_END = re.compile(r"(?<=[.!?다])\s+")
@@ -126,9 +127,11 @@ def build_corpus(out: Path, documents: int, per_shard: int, seed: int) -> dict:
 class RssSampler(threading.Thread):
     """Peak RSS per descendant process, sampled every `interval` seconds."""
 
-    def __init__(self, interval: float = 0.5):
+    def __init__(self, interval: float = 0.5, watch_dir: Path | None = None):
         super().__init__(daemon=True)
         self.interval, self.stop = interval, threading.Event()
+        self.watch_dir = watch_dir  # peak bytes of the files under it, sampled alike
+        self.peak_dir_bytes = 0
         self.peak: dict[int, int] = {}
         self.name_of: dict[int, str] = {}
         self.cpu: dict[int, float] = {}
@@ -151,6 +154,14 @@ class RssSampler(threading.Thread):
                 if title.startswith("ray::") or p.pid not in self.name_of:
                     self.name_of[p.pid] = title
             self.peak_total = max(self.peak_total, total)
+            if self.watch_dir is not None:
+                size = 0
+                for p in self.watch_dir.glob("*"):
+                    try:
+                        size += p.stat().st_size
+                    except FileNotFoundError:  # deleted between listing and stat
+                        pass
+                self.peak_dir_bytes = max(self.peak_dir_bytes, size)
             self.stop.wait(self.interval)
 
 
@@ -179,7 +190,7 @@ def main() -> int:
             "input.paths": [str(corpus / "*.warc.gz")], "output": str(tmp / "run"),
             "execution.backend": "ray", "execution.num_cpus": args.cpus})
         job = job.model_copy(update={"mix": None, "tokenize": None, "report": None})
-        sampler = RssSampler()
+        sampler = RssSampler(watch_dir=tmp / "run" / EXTRACTED_DIR)
         sampler.start()
         t = time.perf_counter()
         summary = run_job(job, restart=True, log=lambda *a: None)
@@ -190,6 +201,8 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     n = summary["documents_in"]
+    print(f"line-dedup pre-pass's extracted copies ({EXTRACTED_DIR}, deleted shard by shard during the pass): "
+          f"peak {sampler.peak_dir_bytes / 2**20:.0f} MiB on disk, sampled; input {size / 2**20:.0f} MiB")
     print(f"documents in {n}, kept {summary['documents_kept']}; wall {wall:.0f} s, {n / wall:.0f} documents/s "
           f"on {args.cpus} CPUs ({n / wall / args.cpus:.0f} per CPU); stage seconds {summary['stage_seconds']}")
     dedup = summary.get("stages", {}).get("dedup", {})
