@@ -221,7 +221,11 @@ class ShardRun:
     def _records(self) -> tuple[Iterator[Outcome], dict[str, float]]:
         """The shard's outcomes: the line-dedup pre-pass's copy when there is one, else read and extracted here."""
         seconds = {"read": 0.0, "extract": 0.0}
-        items = replay(self.path, self.shard_id, self.run_dir, seconds)
+        # Only when this job's pre-pass ran with reuse on: its fingerprint check has then removed copies made
+        # for other inputs or extract settings. A copy left by an earlier run of another config is ignored.
+        ld = self.job.line_dedup
+        reuse = ld is not None and ld.get("reuse_extracted", True)
+        items = replay(self.path, self.shard_id, self.run_dir, seconds) if reuse else None
         self.replayed = items is not None
         return (items if items is not None else outcomes(self.path, self.job, seconds)), seconds
 

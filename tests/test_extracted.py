@@ -94,3 +94,19 @@ def test_copy_holds_every_record_and_is_only_replayed_for_its_own_shard(shards, 
     assert replay(str(shards / "c.jsonl"), sid, tmp_path, dict(seconds)) is None  # another shard's copy
     copy_paths(tmp_path, sid)[1].unlink()  # no sidecar: an unfinished copy is never replayed
     assert replay(path, sid, tmp_path, dict(seconds)) is None
+
+
+def test_copy_left_by_another_config_is_not_replayed_without_the_prepass(shards, tmp_path):
+    """A run killed mid-pass leaves copies; a later run of a config without line dedup (no pre-pass, so no
+    fingerprint check of the copies against its extract settings) must read the shards itself."""
+    job, _ = _run(shards, tmp_path / "unused", reuse=True)
+    out = tmp_path / "run"
+    path = str(shards / "a.warc.gz")
+    sid = shard_ids(job.input.paths)[0]
+    list(outcomes_with_copy(path, sid, job, out))  # the copy a killed run would have left
+    plain = job.model_copy(update={"line_dedup": None, "output": str(out),
+                                   "steps": [s for s in job.steps if s["step"] != "line_dedup_v1"]})
+    summary = run_job(plain, log=lambda *a: None)
+    stats = json.loads((out / "stats" / f"{sid}.json").read_text())
+    assert stats["extracted_copy"] is False and summary["documents_in"] == 9 + 9 + 3
+    assert not (out / "line_dedup" / "extracted").exists()  # removed when the pass ends
