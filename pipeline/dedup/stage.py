@@ -7,6 +7,8 @@ staged rewrite per shard → renames → RUN/dedup/_SUCCESS (holds the summary; 
 RUN/dedup/fingerprint (written first) names the settings and shards the directory belongs to; `pipeline run`
 deletes a directory whose fingerprint does not match (`stale`) before the shard pass.
 Conservation is checked: documents before == documents after + rows written to the dedup rejected files.
+No documents (a run that kept nothing, or whose shards all failed and wrote no documents file) is not an error:
+the same steps run on nothing, write their markers and zero stats, and the summary says "no documents".
 """
 
 from __future__ import annotations
@@ -191,6 +193,8 @@ def dedup_files(
         "verified_pairs": sum(r["pairs"] for r in pair_results),
         "seconds": round(time.perf_counter() - t0, 3),
     }
+    if documents_in == 0:
+        summary["note"] = "no documents"
     write_json(
         dedup_dir / "stats.json",
         {
