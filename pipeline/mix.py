@@ -14,6 +14,12 @@ executor. f < 1 down-samples, 1 < f <= max_repeats up-samples.
 Two passes, each one task per input file through `executor.map`: count (documents and characters per file),
 then sample and write `RUN/mix/<source>-<file>.parquet` (id, text, source, repeat) streaming by record batch,
 and `RUN/mix/manifest.json` with target and actual shares per source. `pipeline mix CONFIG` runs it alone.
+
+Empty sources: a source with no documents (the run's web text after every page was dropped) gets no share; the
+weighted sources that have documents share the mix by their weights, and the manifest marks the empty one
+(`"note": "no documents"`). If every source is empty the mix is empty and the manifest says so. A path that
+matches no file is an error ("no files match", a typo or a missing input), except a `{run_dir}` path while the
+run's documents/ holds no Parquet file: a run whose shards all failed writes none, and that is an empty source.
 """
 
 from __future__ import annotations
@@ -132,13 +138,23 @@ def iter_text_batches(path: str, text_key: str = "text", id_key: str = "id", bat
     raise RunError(f"{path}: not a .parquet or .jsonl(.gz) file")
 
 
+RUN_PLACEHOLDERS = ("{run_dir}", "{run}")
+
+
 def expand_source(src: SourceConfig, run_dir: Path) -> list[str]:
+    """The files of a source; [] only for a run-directory path of a run that wrote no documents file."""
     patterns = [src.path] if isinstance(src.path, str) else src.path
     files: list[str] = []
     for pat in patterns:
         pat = os.path.expanduser(pat.replace("{run_dir}", str(run_dir)).replace("{run}", str(run_dir)))
         files.extend(sorted(glob.glob(pat)) if glob.has_magic(pat) else ([pat] if os.path.exists(pat) else []))
     if not files:
+        # Shards that could not be read leave no documents file, so a run whose every shard failed has an empty
+        # documents/: its own output is then empty, not misspelt. With documents files present, a run-directory
+        # path that matches none of them is a typo like any other.
+        own_output = all(any(ph in pat for ph in RUN_PLACEHOLDERS) for pat in patterns)
+        if own_output and not any((Path(run_dir) / "documents").glob("*.parquet")):
+            return []
         raise RunError(f"mix: source {src.name!r}: no files match {src.path!r}")
     return list(dict.fromkeys(files))
 
@@ -175,7 +191,9 @@ def copies_for(factor: float, u: float) -> int:
 def plan_factors(cfg: Config, available: dict[str, float]) -> dict[str, dict]:
     """Per source: wanted units and the sampling factor (wanted / available, capped at max_repeats)."""
     budgets = {s.name: float(s.budget) for s in cfg.sources if s.budget is not None}
-    weighted = [s for s in cfg.sources if s.weight is not None]
+    # A weighted source without documents cannot take its share: the others share the mix by their weights
+    # (otherwise an empty web source would make the largest mix empty, and a fixed total would come up short).
+    weighted = [s for s in cfg.sources if s.weight is not None and available[s.name] > 0]
     weight_sum = sum(s.weight for s in weighted)
     if cfg.total is not None:
         remainder = cfg.total - sum(budgets.values())
@@ -190,8 +208,11 @@ def plan_factors(cfg: Config, available: dict[str, float]) -> dict[str, dict]:
         remainder = 0.0
     plan = {}
     for s in cfg.sources:
-        wanted = budgets[s.name] if s.budget is not None else remainder * s.weight / weight_sum
         have = available[s.name]
+        if s.budget is not None:
+            wanted = budgets[s.name]
+        else:
+            wanted = remainder * s.weight / weight_sum if have > 0 else 0.0
         factor = min(wanted / have, float(s.max_repeats)) if have > 0 else 0.0
         plan[s.name] = {"wanted": wanted, "factor": factor, "capped_by_max_repeats": have > 0 and wanted / have > s.max_repeats}
     total_wanted = sum(p["wanted"] for p in plan.values()) or 1.0
@@ -263,6 +284,10 @@ def run(cfg: Config, job, run_dir: Path, executor) -> dict:
             items.append((n, p, by_name[n].text_key, by_name[n].id_key, plan[n]["factor"], cfg.seed, out,
                           cfg.batch_rows, row_group_size))
     results = executor.map(mix_file, items, "mix: sample")
+    ours = {os.path.basename(out) for _, out in outputs}
+    for stale in mix_dir.glob("*.parquet"):  # from an earlier run with other files: the tokenizer reads mix/*
+        if stale.name not in ours:
+            stale.unlink()
 
     sources: dict[str, dict] = {n: {"documents": 0, "chars": 0, "repeats": {}} for n in files}
     for (n, _), res in zip(outputs, results):
@@ -289,6 +314,8 @@ def run(cfg: Config, job, run_dir: Path, executor) -> dict:
             # copies per input document -> number of input documents (0 = not sampled)
             "repeats": dict(sorted(agg["repeats"].items(), key=lambda kv: int(kv[0]))),
         }
+        if input_docs[n] == 0:
+            manifest_sources[n]["note"] = "no documents"
     manifest = {
         "seed": cfg.seed, "target": cfg.target,
         "token_estimate": f"characters / {cfg.chars_per_token}",
@@ -298,11 +325,20 @@ def run(cfg: Config, job, run_dir: Path, executor) -> dict:
         "files": [{"path": os.path.basename(out), "source": n, "documents": r["documents"]}
                   for (n, out), r in zip(outputs, results)],
     }
+    empty = [n for n in files if input_docs[n] == 0]
+    if empty:
+        manifest["empty_sources"] = empty
+    if manifest["documents"] == 0:
+        manifest["note"] = "no documents"
     write_json(mix_dir / "manifest.json", manifest)
     share_key = "share_documents" if cfg.target == "documents" else "share_tokens"
-    return {"documents": manifest["documents"], "tokens_est": manifest["tokens_est"],
-            "shares": {n: m[share_key] for n, m in manifest_sources.items()},
-            "target_shares": {n: m["target_share"] for n, m in manifest_sources.items()}}
+    result = {"documents": manifest["documents"], "tokens_est": manifest["tokens_est"],
+              "shares": {n: m[share_key] for n, m in manifest_sources.items()},
+              "target_shares": {n: m["target_share"] for n, m in manifest_sources.items()}}
+    for key in ("empty_sources", "note"):
+        if key in manifest:
+            result[key] = manifest[key]
+    return result
 
 
 # ---------------------------------------------------------------- CLI: pipeline mix CONFIG
