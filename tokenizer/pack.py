@@ -9,7 +9,8 @@ they land in the same split), and packs each split's token stream into rows of e
 row of each shard is returned to the driver instead of being dropped: `write_token_shards` packs those tails in
 shard order into one more shard, and only the final remainder (< seq_len + 1 tokens per split) is lost.
 
-The same inputs, tokenizer and seed give byte-identical shards whatever the executor.
+The same inputs, tokenizer and seed give byte-identical shards whatever the executor. Without documents
+(no tokenizer was trained) `write_empty_manifest` writes a manifest with zero counts and no shards.
 """
 
 from __future__ import annotations
@@ -156,10 +157,7 @@ def write_token_shards(doc_files: list[str], tokenizer_path: str, out_dir: Path,
         sequences = sum(s["sequences"] for s in shards if s["split"] == split)
         splits[split] = {"documents": documents, "tokens": tokens, "sequences": sequences,
                          "tokens_dropped": tokens - sequences * (seq_len + 1)}
-    keep = {s["file"] for s in shards}
-    for stale in out_dir.glob("*.arrow"):  # from an earlier run with more shards: not ours any more
-        if stale.name not in keep:
-            stale.unlink()
+    _remove_stale_shards(out_dir, {s["file"] for s in shards})
     manifest = {
         "tokenizer": os.path.relpath(tokenizer_path, out_dir), "tokenizer_sha256": tokenizer_sha256,
         "vocab_size": vocab_size, "dtype": str(token_type(vocab_size)), "eos_id": eos_id,
@@ -169,6 +167,29 @@ def write_token_shards(doc_files: list[str], tokenizer_path: str, out_dir: Path,
         "sequences": sum(s["sequences"] for s in splits.values()),
         "splits": splits, "shards": shards,
         "inputs": [os.path.basename(f) for f in doc_files],
+    }
+    write_json(out_dir / "manifest.json", manifest)
+    return manifest
+
+
+def _remove_stale_shards(out_dir: Path, keep: set[str]) -> None:
+    for stale in out_dir.glob("*.arrow"):  # from an earlier run with more shards: not ours any more
+        if stale.name not in keep:
+            stale.unlink()
+
+
+def write_empty_manifest(doc_files: list[str], out_dir: Path, *, seq_len: int, val_fraction: float, seed: int,
+                         eos_id: int) -> dict:
+    """`manifest.json` of a run with no documents to encode: zero counts, no shards, "note": "no documents"."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_shards(out_dir, set())
+    manifest = {
+        "note": "no documents", "tokenizer": None, "tokenizer_sha256": None, "vocab_size": 0, "dtype": None,
+        "eos_id": eos_id, "seq_len": seq_len, "row_tokens": seq_len + 1, "seed": seed, "val_fraction": val_fraction,
+        "documents": 0, "tokens": 0, "sequences": 0,
+        "splits": {s: {"documents": 0, "tokens": 0, "sequences": 0, "tokens_dropped": 0} for s in SPLITS},
+        "shards": [], "inputs": [os.path.basename(f) for f in doc_files],
     }
     write_json(out_dir / "manifest.json", manifest)
     return manifest

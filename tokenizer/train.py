@@ -6,6 +6,8 @@ writes the sample's lines to a temporary text file, and lets SentencePiece read 
 lines of it (memory stays bounded by that, not by the corpus). Outputs in `out_dir`: `tokenizer.model`,
 `tokenizer.vocab` and `stats.json` (fertility per eojeol and per character, byte-fallback share, Hangul and
 Hanja coverage, all on the held-out documents). `pipeline tokenizer train` is the command line for it.
+Input without documents (a run that kept nothing) trains nothing: `stats.json` says "no documents" with zero
+counts, and no tokenizer.model is left behind.
 """
 
 from __future__ import annotations
@@ -60,14 +62,22 @@ class TokenizerConfig(BaseModel):
     batch_rows: int = Field(default=1000, ge=1)
 
 
+def run_input_files(run_dir: str | os.PathLike) -> tuple[str, list[str]]:
+    """(what is read, its files) of a run directory: "mix" once the mix stage wrote its manifest, even when the
+    mix is empty (falling back to documents/ would train on what the mix left out), else "documents"."""
+    p = Path(run_dir)
+    if (p / "mix" / "manifest.json").exists():
+        return "mix", sorted(glob.glob(str(p / "mix" / "*.parquet")))
+    return "documents", sorted(glob.glob(str(p / "documents" / "*.parquet")))
+
+
 def input_files(spec: str) -> list[str]:
     """A run directory (its mix/ if mixed, else documents/) or a glob of Parquet/JSONL files."""
     p = Path(spec)
     if p.is_dir():
-        mixed = sorted(glob.glob(str(p / "mix" / "*.parquet")))
-        if (p / "mix" / "manifest.json").exists() and mixed:
-            return mixed
-        files = sorted(glob.glob(str(p / "documents" / "*.parquet"))) or sorted(glob.glob(str(p / "*.parquet")))
+        if (p / "mix" / "manifest.json").exists() or (p / "documents").is_dir():
+            return run_input_files(p)[1]
+        files = sorted(glob.glob(str(p / "*.parquet")))
     else:
         files = sorted(glob.glob(os.path.expanduser(spec)))
     if not files:
@@ -95,11 +105,10 @@ def _chunks(line: str, limit: int):
         yield line
 
 
-def write_sample(files: list[str], sample_txt: Path, cfg: TokenizerConfig) -> tuple[list[str], int]:
-    """Stream the training sample's lines to `sample_txt`; return (held-out texts, sampled documents)."""
-    n_docs = count_documents(files, cfg)
-    if n_docs == 0:
-        raise RunError("tokenizer: the input has no documents")
+def write_sample(files: list[str], sample_txt: Path, cfg: TokenizerConfig, n_docs: int) -> tuple[list[str], int]:
+    """Stream the training sample's lines to `sample_txt`; return (held-out texts, sampled documents).
+
+    `n_docs` (> 0) is `count_documents(files, cfg)`, counted once by the caller."""
     # Each document is a seeded coin flip; the held-out probability has a margin of 3 standard deviations (+5)
     # so that `heldout_documents` are found, and is capped at half the corpus for tiny inputs.
     want = cfg.heldout_documents
@@ -177,15 +186,35 @@ def _drop_temp_paths(model_path: Path) -> None:
     model_path.write_bytes(proto.SerializeToString())
 
 
+def no_documents_stats(cfg: TokenizerConfig, symbols: list[str], input_files: int) -> dict:
+    """stats.json of a tokenizer that was not trained because its input has no documents."""
+    return {
+        "note": "no documents", "vocab_size": 0, "vocab_size_requested": cfg.vocab_size, "model_type": cfg.model_type,
+        "character_coverage": cfg.character_coverage, "byte_fallback": cfg.byte_fallback,
+        "user_defined_symbols": symbols, "eos_id": EOS_ID, "seed": cfg.seed,
+        "sample_documents": 0, "input_files": input_files, "heldout_documents": 0, "heldout_tokens": 0,
+        "fertility_tokens_per_eojeol": None, "fertility_tokens_per_char": None, "byte_fallback_share": None,
+        "hangul_char_coverage": None, "hanja_char_coverage": None, "hanja_chars": 0,
+    }
+
+
 def train_tokenizer(files: list[str], out_dir: Path, cfg: TokenizerConfig) -> dict:
+    """Train on `files`; with no documents in them, write stats.json saying so and remove an earlier model."""
     import sentencepiece as spm
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     symbols = list(cfg.user_defined_symbols) + (["\n"] if cfg.newline_piece and "\n" not in cfg.user_defined_symbols else [])
+    n_docs = count_documents(files, cfg)
+    if n_docs == 0:
+        for suffix in (".model", ".vocab"):  # an earlier run's model would not belong to this input
+            (out_dir / f"tokenizer{suffix}").unlink(missing_ok=True)
+        stats = no_documents_stats(cfg, symbols, len(files))
+        write_json(out_dir / "stats.json", stats)
+        return stats
     with tempfile.TemporaryDirectory(prefix="spm-", dir=out_dir) as tmp:
         sample_txt = Path(tmp) / "sample.txt"
-        heldout, sampled = write_sample(files, sample_txt, cfg)
+        heldout, sampled = write_sample(files, sample_txt, cfg, n_docs)
         spm.set_random_generator_seed(cfg.seed)
         prefix = str(Path(tmp) / "tokenizer")
         try:
