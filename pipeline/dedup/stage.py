@@ -201,6 +201,7 @@ def dedup_files(
             "exact_removed": dropped["duplicate"], "near_removed": dropped["near_duplicate"], **stats,
             "threshold": cfg.threshold, "num_perm": cfg.num_perm, "bands": params["bands"], "rows": params["rows"],
             "shingle": f"{cfg.shingle}-{cfg.ngram}gram", "hash": cfg.hash, "min_jaccard": min_j, "keep": cfg.keep,
+            **({"note": summary["note"]} if "note" in summary else {}),
         },
     )
     moves = []
