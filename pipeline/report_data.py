@@ -255,6 +255,7 @@ def _mix_figures(manifest: dict | None) -> dict | None:
             "documents": src.get("documents"), "tokens": _first(src, "tokens", "tokens_est"),
             "documents_share": _first(src, "documents_share", "share_documents"),
             "tokens_share": _first(src, "tokens_share", "share_tokens"), "max_repeats": repeats,
+            **({"note": src["note"]} if src.get("note") else {}),  # "no documents" for an empty source
         })
     scalars = {k: v for k, v in manifest.items() if not isinstance(v, (dict, list))}
     return {**scalars, "sources": sources}

@@ -85,6 +85,11 @@ def not_run(what: str) -> Raw:
     return Raw(f'<p class="notrun">{esc(what)}: not run (no output in this run directory).</p>')
 
 
+def no_documents(what: str) -> str:
+    """The line shown where a stage ran on no documents (its output says "note": "no documents")."""
+    return f'<p class="note">{esc(what)}</p>'
+
+
 def _funnel(f: dict) -> str:
     rows = [[s.get("stage"), num(s.get("documents")), size(s.get("bytes"))] for s in f["funnel"]]
     return img(plots.funnel(f["funnel"]), "funnel") + table(["stage", "documents after", "bytes after"], rows, {1, 2})
@@ -127,7 +132,11 @@ def _distributions(f: dict) -> str:
     if not dists:
         return "<p>No score columns in documents/ or rejected/.</p>"
     s = f["sample"]
-    note = (f'<p class="note">Sampled: {num(s["kept_rows"])} kept and {num(s["dropped_rows"])} dropped documents '
+    if not f["documents_kept"]:
+        dists_note = no_documents("No documents were kept: the distributions show the dropped documents only.")
+    else:
+        dists_note = ""
+    note = dists_note + (f'<p class="note">Sampled: {num(s["kept_rows"])} kept and {num(s["dropped_rows"])} dropped documents '
             f'(first rows of each file, at most {num(s["max_rows_per_side"])} per side). A score is missing for '
             "documents dropped before the step that computes it. Lengths of kept documents come from their text; "
             "of dropped ones from text_chars, and eojeol_count where a step wrote it.</p>")
@@ -144,7 +153,7 @@ def _distributions(f: dict) -> str:
 
 
 def _dedup(d: dict) -> str:
-    out = [scalars(d)]
+    out = [no_documents("No documents reached dedup.") if d.get("note") == "no documents" else "", scalars(d)]
     hist = d.get("cluster_size_histogram") or {}
     if hist:
         sizes = sorted(hist, key=lambda k: int(k))
@@ -170,11 +179,21 @@ def _mix(m: dict) -> str:
     rows = [[s.get("name"), pct(s.get("target_share")), num(s.get("documents")), pct(s.get("documents_share")),
              num(s.get("tokens")), pct(s.get("tokens_share")), num(s.get("max_repeats"))] for s in sources]
     headers = ["source", "target share", "documents", "document share", "tokens", "token share", "max copies"]
-    return img(plots.mix_shares(sources), "mix") + table(headers, rows, {1, 2, 3, 4, 5, 6}) + scalars(m)
+    if any(s.get("note") for s in sources):  # an empty source: say why it has no share
+        headers.append("note")
+        for row, s in zip(rows, sources):
+            row.append(s.get("note") or "")
+    if m.get("note") == "no documents":
+        head = no_documents("The mix is empty: no source had documents.")
+    else:
+        head = img(plots.mix_shares(sources), "mix")
+    return head + table(headers, rows, {1, 2, 3, 4, 5, 6}) + scalars(m)
 
 
 def _tokens(t: dict) -> str:
     out = []
+    if any((part or {}).get("note") == "no documents" for part in (t.get("tokenizer"), t.get("manifest"))):
+        out.append(no_documents("No documents to tokenize: no tokenizer was trained and no token shards written."))
     if t.get("tokenizer"):
         out += ["<h3>Tokenizer</h3>", scalars(t["tokenizer"])]
     manifest = t.get("manifest") or {}
@@ -194,7 +213,8 @@ def _tokens(t: dict) -> str:
                                        "Tokens per shard"), "tokens per shard"))
         rows = [[label, s.get("split"), num(s.get("documents")), num(s.get("tokens")), num(s.get("sequences"))]
                 for label, s in zip(labels, shards[:MAX_LISTED])]
-        out.append(table(["shard", "split", "documents", "tokens", "sequences"], rows, {2, 3, 4}))
+        if rows:
+            out.append(table(["shard", "split", "documents", "tokens", "sequences"], rows, {2, 3, 4}))
     if t.get("loss"):
         out += ["<h3>Training loss</h3>", img(plots.loss_curve(t["loss"]), "training loss")]
     else:
