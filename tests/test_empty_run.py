@@ -171,3 +171,15 @@ def test_mix_total_goes_to_the_sources_that_have_documents(tmp_path, executor):
     figures = mix.run(cfg, None, run_dir, executor)
     assert figures["empty_sources"] == ["ko-web"] and figures["target_shares"] == {"ko-web": 0.0, "ko-wiki": 1.0}
     assert 80 <= figures["documents"] <= 120  # 100 wanted, each document a seeded coin flip at 1/3
+
+
+def test_tokenizer_trains_when_every_document_of_a_tiny_input_is_held_out(tmp_path):
+    from tokenizer.train import TokenizerConfig, train_tokenizer, unit_hash
+
+    # Two documents: each is held out with probability 1/2; pick ids for which both are.
+    ids = [f"d{i}" for i in range(100) if unit_hash(1234, "tokenizer", f"d{i}") >= 0.5][:2]
+    pq.write_table(pa.table({"id": ids, "text": ["서울은 대한민국의 수도이다. 한강이 흐른다.", "부산은 항구 도시이다."]}),
+                   tmp_path / "docs.parquet")
+    stats = train_tokenizer([str(tmp_path / "docs.parquet")], tmp_path / "tok", TokenizerConfig(heldout_documents=24))
+    assert stats["heldout_documents"] == 2 and stats["sample_documents"] == 0 and "training sample" in stats["note"]
+    assert (tmp_path / "tok" / "tokenizer.model").exists()

@@ -132,10 +132,19 @@ def write_sample(files: list[str], sample_txt: Path, cfg: TokenizerConfig, n_doc
                     elif u < p_sample and key not in seen:
                         seen.add(key)
                         sampled += 1
-                        for line in text.split("\n"):
-                            for chunk in _chunks(line.strip(), cfg.max_sentence_chars):
-                                out.write(chunk + "\n")
+                        _write_lines(out, text, cfg)
+        if not sampled:
+            # Every document drew a held-out coin (two documents do, one time in four): SentencePiece cannot
+            # train on nothing, so the held-out documents are the sample too, and stats.json says so.
+            for text in heldout:
+                _write_lines(out, text, cfg)
     return heldout, sampled
+
+
+def _write_lines(out, text: str, cfg: TokenizerConfig) -> None:
+    for line in text.split("\n"):
+        for chunk in _chunks(line.strip(), cfg.max_sentence_chars):
+            out.write(chunk + "\n")
 
 
 def _is_hanja(ch: str) -> bool:
@@ -247,6 +256,8 @@ def train_tokenizer(files: list[str], out_dir: Path, cfg: TokenizerConfig) -> di
         "sample_documents": sampled, "input_files": len(files),
         **measure(sp, heldout),
     }
+    if not sampled and heldout:
+        stats["note"] = "too few documents to hold any out: the held-out documents are also the training sample"
     write_json(out_dir / "stats.json", stats)
     return stats
 
