@@ -7,6 +7,9 @@ Each stage module exposes
     `summary.json` under the stage's name. Work is split into tasks with `executor.map`; a stage never holds
     the whole corpus in one process.
 Stages run in the order of STAGE_ORDER, each only when its section is present in the config.
+No documents is not a failure: a stage given none (a run that kept nothing) writes its usual outputs and markers
+with zero counts and returns its figures with `"note": "no documents"`, so summary.json and the report are
+still written (tests/test_empty_run.py).
 """
 
 from __future__ import annotations
