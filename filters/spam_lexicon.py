@@ -39,9 +39,17 @@ def matching_copy(text: str) -> str:
     return "".join(_KEPT_RUN.findall(text)).lower()
 
 
-def _alternation(terms) -> str:
+_PARTICLE_SET = frozenset(PARTICLES)
+_LONGEST_PARTICLE = max(map(len, PARTICLES))
+
+
+def _longest_first(terms) -> tuple[str, ...]:
     # longest first, so that 카지노사이트 wins over 카지노 and takes its own weight
-    return "|".join(re.escape(t) for t in sorted(terms, key=lambda t: (-len(t), t)))
+    return tuple(sorted(terms, key=lambda t: (-len(t), t)))
+
+
+def _alternation(terms) -> str:
+    return "|".join(re.escape(t) for t in _longest_first(terms))
 
 
 @dataclass
@@ -59,15 +67,51 @@ class Lexicon:
         everything = self.substring_terms | self.word_terms
         self._any_term = re.compile(_alternation(everything)) if everything else None
         self._substring = re.compile(_alternation(self.substring_terms)) if self.substring_terms else None
-        self._word = None
-        if self.word_terms:
-            pre = f"(?:{_alternation(self.prefixes)})?" if self.prefixes else ""
-            suf = f"(?:{_alternation(self.suffixes)})*" if self.suffixes else ""
-            terms = _alternation(self.word_terms)
-            self._word = re.compile(f"{pre}(?P<term>{terms}){suf}(?:{_alternation(PARTICLES)})?")
+        # Whole-eojeol terms are matched without a regex: `prefix? term suffix* particle?` as a regex, with
+        # suffixes that chain into one another (사이트 + 추천 = 사이트추천), parses a run of them in 2^k ways
+        # and a 120-character token took minutes. Here the candidates (prefix, term) are tried in the order
+        # that regex tried them (longest prefix first, then none; longest term first) and the rest of the
+        # token is checked once, left to right, over the suffixes (`_tail_ok`): linear in the token.
+        self._word_prefixes = _longest_first(set(self.prefixes))
+        self._word_terms = _longest_first(self.word_terms)
+        self._suffixes_by_first: dict[str, tuple[str, ...]] = {}
+        for s in _longest_first(set(self.suffixes)):
+            self._suffixes_by_first[s[0]] = (*self._suffixes_by_first.get(s[0], ()), s)
         self._exception = None
         if self.exceptions:
             self._exception = re.compile(f"(?:{_alternation(self.exceptions)})(?:{_alternation(PARTICLES)})?")
+
+    def _tail_ok(self, token: str, start: int) -> bool:
+        """token[start:] is zero or more suffixes, then at most one particle."""
+        n = len(token)
+        reached = bytearray(n + 1)
+        reached[start] = 1
+        furthest = start
+        i = start
+        while i <= furthest:
+            if reached[i]:
+                if i == n or (n - i <= _LONGEST_PARTICLE and token[i:] in _PARTICLE_SET):
+                    return True
+                for s in self._suffixes_by_first.get(token[i], ()):
+                    if token.startswith(s, i):
+                        reached[i + len(s)] = 1
+                        furthest = max(furthest, i + len(s))
+            i += 1
+        return False
+
+    def word_term(self, token: str) -> str | None:
+        """The term a whole eojeol spells (prefix + term + suffixes + particle), or None."""
+        tried: dict[int, bool] = {}
+        starts = [len(p) for p in self._word_prefixes if token.startswith(p)] + [0]
+        for start in starts:
+            for term in self._word_terms:
+                if token.startswith(term, start):
+                    end = start + len(term)
+                    if end not in tried:
+                        tried[end] = self._tail_ok(token, end)
+                    if tried[end]:
+                        return term
+        return None
 
     def may_match(self, collapsed_text: str) -> bool:
         """Cheap pre-check on the whole document's matching copy; False means no eojeol can match."""
@@ -84,10 +128,10 @@ class Lexicon:
         if self._substring is not None:
             for m in self._substring.finditer(token):
                 best = max(best, self.weights[m.group()])
-        if self._word is not None:
-            m = self._word.fullmatch(token)
-            if m:
-                best = max(best, self.weights[m.group("term")])
+        if self._word_terms:
+            term = self.word_term(token)
+            if term is not None:
+                best = max(best, self.weights[term])
         return best
 
     def score(
