@@ -252,7 +252,9 @@ class DevPages:
             rid, text, _ = reviews.pop()
             host = rng.choice(st.BLOG_HOSTS)
             url = f"https://{host}/{self._next()}"
-            body = pages.blog_page(rng, host.split(".")[0], text[:30], [text], rng.sample(self.titles, k=8))[1]
+            # a title of its own, not the review's opening (which would make a repeated n-gram the review lacks)
+            title = f"{rng.choice(['관람 후기', '영화 보고 왔어요', '오늘 본 영화', '한줄평'])} {self._next() % 1000}"
+            body = pages.blog_page(rng, host.split(".")[0], title, [text], rng.sample(self.titles, k=8))[1]
             source = "nsmc:" + rid
         else:
             raise ValueError(kind)

@@ -78,11 +78,26 @@ LONG = "이 문단은 여러 번 되풀이되는 아주 긴 문단으로서 페�
     ({}, "같은 줄이다.\n같은 줄이다.\n같은 줄이다.\n다른 줄이다.", "gopher_rep_dup_line_frac"),
     ({"dup_line_char_frac": 0.2}, f"{LONG}\n{LONG}\n짧은 글이다.\n또 짧은 글이다.", "gopher_rep_dup_line_char_frac"),
     ({}, "정말 좋은 정말 좋은 정말 좋은 정말 좋은 제품입니다.", "gopher_rep_top_2_gram"),
-    ({"top_n_grams": None},
+    ({"top_n_grams": None, "dup_n_grams": ((5, 0.201), (6, 0.184))},
      "우리 모두 함께 힘을 모읍시다. 오늘 우리 모두 함께 힘을 모읍시다.", "gopher_rep_dup_5_gram"),
 ])
 def test_repetition_reasons(kwargs, text, expected):
     assert reason(GopherRepetitionKo(**kwargs), text) == expected
+
+
+# Formulaic statute text: the same long clause recurs for each office (duplicated 5- to 10-grams well above
+# FineWeb-2's fractions) although nothing is copied. The duplicated n-gram checks are off by default (on the dev
+# set they dropped only clean legal text, see filters/heuristics.py); set them to get them back.
+ORGANIZATION = "\n".join(
+    f"① {office}에 실장 또는 국장 1명을 둔다.\n"
+    f"② {office}의 장은 고위공무원단에 속하는 일반직공무원 또는 임기제공무원으로 보한다."
+    for office in ("기획조정실", "사회통합정책국", "집단갈등조정국", "국제협력관"))
+
+
+def test_repetition_defaults_keep_formulaic_legal_text():
+    assert reason(GopherRepetitionKo(), ORGANIZATION) is None
+    fineweb2 = ((5, 0.201), (6, 0.184), (7, 0.168), (8, 0.154), (9, 0.14), (10, 0.127))  # kor_Hang's values
+    assert reason(GopherRepetitionKo(dup_n_grams=fineweb2), ORGANIZATION) == "gopher_rep_dup_5_gram"
 
 
 def test_repetition_ignores_a_short_text_without_repeats():
@@ -129,25 +144,51 @@ def test_stop_words_are_eojeol_final_particles():
 def test_c4_removes_boilerplate_lines_and_keeps_prose():
     page = ("홈 > 뉴스 > 사회\n" + PROSE + "\n이 사이트를 보려면 JavaScript를 켜야 합니다.\n"
             "개인정보처리방침에 동의하셔야 합니다.\n로그인\n[편집] 참고 문헌[1]이 있다.")
-    f = C4LinesKo()
+    f = C4LinesKo(filter_no_terminal_punct=True)  # C4's own rule: lines that do not end a sentence go
     doc = Document(text=page, id="t")
     assert f.filter(doc) is True
     assert doc.text == PROSE + "\n참고 문헌이 있다."
     assert doc.metadata["c4_lines_removed"] == 4
     assert f.stats["c4_ko_lines_removed"].total == 4
+    # By default (FineWeb's setting) a line without a sentence ending stays; the other line rules still apply.
+    doc = Document(text=page, id="t")
+    assert C4LinesKo().filter(doc) is True
+    assert doc.text == "홈 > 뉴스 > 사회\n" + PROSE + "\n참고 문헌이 있다."
+    assert doc.metadata["c4_lines_removed"] == 3
+
+
+# A bill as the National Assembly publishes it: lines broken mid-sentence, one sentence ending in four lines.
+HARD_WRAPPED = ("  초등학교 저학년의 경우에도 부모의 따뜻한 사랑과 보살핌이 필요\n"
+                "한 나이이나, 현재 공무원이 자녀를 양육하기 위하여 육아휴직을 할 \n"
+                "수 있는 자녀의 나이는 만 6세 이하로 되어 있어 초등학교 저학년인 \n"
+                "자녀를 돌보기 위해서는 해당 부모님은 일자리를 그만 두어야 하고 \n"
+                "이는 곧 출산의욕을 저하시키는 문제로 이어질 수 있을 것임.")
+
+
+def test_c4_defaults_keep_hard_wrapped_lines():
+    doc = Document(text=HARD_WRAPPED, id="bill")
+    assert C4LinesKo().filter(doc) is True
+    assert doc.metadata["c4_lines_removed"] == 0
+    assert reason(C4LinesKo(filter_no_terminal_punct=True, min_sentences=3), HARD_WRAPPED) == "c4_ko_too_few_sentences"
 
 
 @pytest.mark.parametrize("text, expected", [
     (PROSE + "\nLorem ipsum dolor sit amet.", "c4_ko_lorem_ipsum"),
-    (PROSE + "\n코드는 function f() { return 1; } 처럼 쓴다.", "c4_ko_curly_bracket"),
     ("좋아요. 감사합니다.\n메뉴\n로그인", "c4_ko_too_few_sentences"),
 ])
 def test_c4_reasons(text, expected):
     assert reason(C4LinesKo(), text) == expected
 
 
+def test_c4_curly_bracket_is_off_by_default():
+    code = PROSE + "\n코드는 function f() { return 1; } 처럼 쓴다."
+    assert reason(C4LinesKo(), code) is None
+    assert reason(C4LinesKo(filter_curly_bracket=True), code) == "c4_ko_curly_bracket"
+
+
 def test_c4_ignores_brackets_in_removed_lines():
-    assert reason(C4LinesKo(), PROSE + "\nvar x = {a: 1}") is None
+    c4 = C4LinesKo(filter_no_terminal_punct=True, filter_curly_bracket=True)
+    assert reason(c4, PROSE + "\nvar x = {a: 1}") is None
 
 
 # --- fineweb_quality_ko_v1 ------------------------------------------------------------------------------
@@ -155,7 +196,7 @@ NAV = "\n".join(f"메뉴 항목 {i}" for i in range(20))
 
 
 @pytest.mark.parametrize("kwargs, text, expected", [
-    ({}, NAV + "\n이 사이트는 회원 전용이다.", "fineweb_ko_line_punct_ratio"),
+    ({"line_punct_thr": 0.062}, NAV + "\n이 사이트는 회원 전용이다.", "fineweb_ko_line_punct_ratio"),
     ({"short_line_thr": 0.5}, "\n".join(f"{i}번은 좋다." for i in range(6)) + "\n" + PROSE,
      "fineweb_ko_short_line_ratio"),
     ({}, PROSE + "\n" + LONG + "\n" + LONG + "\n" + LONG, "fineweb_ko_char_dup_ratio"),
@@ -163,6 +204,15 @@ NAV = "\n".join(f"메뉴 항목 {i}" for i in range(20))
 ])
 def test_fineweb_reasons(kwargs, text, expected):
     assert reason(FineWebQualityKo(**kwargs), text) == expected
+
+
+def test_fineweb_defaults_keep_lists_without_sentences():
+    # A decree's list of duties: no line ends a sentence. line_punct_thr is off by default (the ratio is a column).
+    duties = "\n".join(f"{i}. 남북교역물품의 반출입 관리와 통관에 관한 사항" for i in range(1, 12))
+    doc = Document(text=duties, id="t")
+    assert FineWebQualityKo().filter(doc) is True
+    assert doc.metadata["line_punct_ratio"] == 0.0
+    assert reason(FineWebQualityKo(line_punct_thr=0.062), duties) == "fineweb_ko_line_punct_ratio"
 
 
 def test_fineweb_writes_scores():
