@@ -40,9 +40,39 @@ from pipeline.steps import Annotator, register_step
 KINDS = ("email", "rrn", "card", "phone", "account", "ip")
 PLACEHOLDERS = {k: f"<{k.upper()}>" for k in KINDS}
 
-# No lookbehind: the leftmost match starts at the first character of the local part anyway, and a
-# lookbehind on \w would miss addresses glued to Hangul (메일hong@example.kr).
-EMAIL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
+# E-mail addresses are found from their @, and match what this regex finds left to right:
+#     [A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9_])
+# - from the @: that regex, searched, starts at every letter of a long run of address characters and
+#   rescans the run to its end from each (quadratic on "aaaa… @"). Here the local part is read backwards
+#   from each @, at most 64 characters (RFC 5321 4.5.3.1.1), and the domain once forwards (`_EMAIL_DOMAIN`
+#   is anchored at the @ and its labels are split by dots, so it backtracks over one pass at most).
+# - no lookbehind: addresses glued to Hangul on the left (메일hong@example.kr) are found.
+# - the top-level domain ends where ASCII letters end: `\b` never matched between the TLD and a Korean
+#   particle written straight after it (hong@daum.net로, Hangul is a word character), so those leaked.
+_EMAIL_LOCAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
+_EMAIL_LOCAL_MAX = 64
+_EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9_])")
+
+
+def find_emails(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each e-mail address in `text`, left to right, not overlapping."""
+    spans = []
+    done = 0  # the end of the last address: the next one's local part starts after it
+    at = text.find("@")
+    while at >= 0:
+        start = at
+        floor = max(done, at - _EMAIL_LOCAL_MAX)
+        while start > floor and text[start - 1] in _EMAIL_LOCAL_CHARS:
+            start -= 1
+        while start < at and not text[start].isalnum():
+            start += 1  # the local part opens with a letter or digit
+        if start < at:
+            m = _EMAIL_DOMAIN.match(text, at + 1)
+            if m:
+                spans.append((start, m.end()))
+                done = m.end()
+        at = text.find("@", at + 1)
+    return spans
 
 # YYMMDD, separator (-, or none; a space is seen in scanned forms), gender/century digit, 6 digits.
 RRN = re.compile(r"(?<![\d-])(\d{2})(\d{2})(\d{2})\s?(-?)\s?([1-8])(\d{6})(?![\d-])")
@@ -106,8 +136,10 @@ PHONE = re.compile(
     r"(?<![\dA-Za-z.-])(?:"
     # mobile: 010-1234-5678, 011-123-4567, with -, . or space, or none (01012345678)
     r"01[016789](?:" + _SEP + r"?)\d{3,4}(?:" + _SEP + r"?)\d{4}"
-    # landline and 070: separators required, a bare 9-11 digit run is too often something else
-    r"|\(?0(?:2|[3-6][1-5]|70)\)?(?:" + _SEP + r"|\)\s?)\d{3,4}" + _SEP + r"\d{4}"
+    # landline and 070: separators required, a bare 9-11 digit run is too often something else; an opening
+    # parenthesis is part of the number only when it closes after the area code ((02) 123-4567), so that
+    # "(02-123-4567)" keeps both of its parentheses around the placeholder
+    r"|(?:\((?=0(?:2|[3-6][1-5]|70)\)))?0(?:2|[3-6][1-5]|70)\)?(?:" + _SEP + r"|\)\s?)\d{3,4}" + _SEP + r"\d{4}"
     # +82 forms: +82-10-1234-5678, +82 (0)2 123 4567, +821012345678
     r"|\+82" + _SEP + r"?(?:\(0\)\s?)?(?:1[016789]|2|[3-6][1-5]|70)" + _SEP + r"?\d{3,4}" + _SEP + r"?\d{4}"
     r")(?![\d-])"
@@ -126,7 +158,9 @@ IPV4 = re.compile(r"(?<![\d.])" + _OCTET + r"(?:\." + _OCTET + r"){3}(?!\.?\d)")
 # Version context: a version word in the 12 characters before ("현재 버전은 0.1.2.2", "v1.2.3.4") or right
 # after ("3.3.0.0 버전"). kowiki has such versions (bench/ko_filters_calibrate.py printed them).
 _VERSION_BEFORE = re.compile(r"(?:\bv|\bver\.?|\bversion|버전|판)", re.IGNORECASE)
-_VERSION_AFTER = re.compile(r"\s*(?:버전|판|version)", re.IGNORECASE)
+# (?<!\s): matched right after the address's last digit; as a search it would rescan a run of spaces from
+# each of its positions.
+_VERSION_AFTER = re.compile(r"(?<!\s)\s*(?:버전|판|version)", re.IGNORECASE)
 # Article numbers: 제32.5.2.1조 (kowiki, 국제동물학명칭규정), 3.1.2.4절.
 _ARTICLE_AFTER = re.compile(r"[조항절장]")
 
@@ -146,7 +180,6 @@ def is_ip(m: re.Match) -> bool:
 # docs/s alone; bench/pii_speed.py). Only text that passes the first pass gets the full pattern.
 _ANY_DIGIT_OR_AT = re.compile(r"[\d@]")
 PREFILTERS = {
-    "email": re.compile(r"@"),
     "rrn": re.compile(r"\d{6}\s?-?\s?\d{7}"),
     "card": re.compile(r"\d{4}[- ]?\d{4}[- ]?\d{2}"),  # 10+ digits in 4-4-2 or 4-6: never 010-1234-5678
     "phone": re.compile(r"\d[-. )]{0,2}\d{3,4}[-. ]?\d{4}"),
@@ -196,7 +229,7 @@ class PiiMask(Annotator):
 
         for kind in self.kinds:
             if kind == "email":
-                sub("email", EMAIL, lambda m: True)
+                text = self._emails(text, counts)
             elif kind == "rrn":
                 sub("rrn", RRN, lambda m: is_rrn(*m.group(1, 2, 3, 5, 6), hyphenated=bool(m.group(4))))
             elif kind == "card":
@@ -208,6 +241,19 @@ class PiiMask(Annotator):
             elif kind == "ip":
                 sub("ip", IPV4, is_ip)
         return text, counts
+
+    @staticmethod
+    def _emails(text: str, counts: dict[str, int]) -> str:
+        spans = find_emails(text) if "@" in text else []
+        if not spans:
+            return text
+        counts["email"] += len(spans)
+        pieces, done = [], 0
+        for start, end in spans:
+            pieces += [text[done:start], PLACEHOLDERS["email"]]
+            done = end
+        pieces.append(text[done:])
+        return "".join(pieces)
 
     @staticmethod
     def _account(m: re.Match, counts: dict[str, int]) -> str:
