@@ -50,8 +50,11 @@ def test_pages_end_where_they_belong(run_dir, manifest):
         by_kind[page["kind"], "kept" if url in kept else rejected[url]["reason"]] += 1
     articles = [u for u, p in manifest.items() if p["kind"] == "article"]
     kept_or_dup = [u for u in articles if u in kept or rejected[u]["reason"] in ("duplicate", "near_duplicate")]
-    assert len(kept_or_dup) >= 0.95 * len(articles), by_kind
-    for kind in ("foreign_en", "foreign_ja", "foreign_zh", "english_korean_nav"):
+    # Every article is kept or removed as a copy: no drop rule costs a clean article (the perplexity tail used
+    # to drop 4 statute pages; bench/devset_recall.py --devset data/sample measures each rule's cost).
+    assert len(kept_or_dup) == len(articles), by_kind
+    for kind in ("foreign_en", "foreign_ja", "foreign_zh", "english_korean_nav", "comments", "boilerplate_heavy",
+                 "symbols"):
         assert all(url not in kept for url, p in manifest.items() if p["kind"] == kind), kind
     for url, p in manifest.items():
         if p["kind"] in ("foreign_en", "foreign_ja", "foreign_zh"):
