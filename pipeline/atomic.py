@@ -2,8 +2,8 @@
 
 A reader (or a resumed run) therefore never sees a half-written file under its final name. Completion
 markers are written only after the outputs they vouch for have been renamed. A process killed mid-write
-(SIGKILL, a lost Ray worker) leaves its `.tmp-<pid>` file behind; `remove_stale_tmp` clears those when no
-writer can still be alive (at the start of a run, after a pass whose tasks have all returned).
+(SIGKILL, a lost Ray worker) leaves its `.tmp-<pid>` file behind; `pipeline.rundir.remove_stale_tmp` clears
+those, inside the run directory's own files only, when no writer can still be alive.
 """
 
 from __future__ import annotations
@@ -42,20 +42,5 @@ def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-_TMP_NAME = re.compile(r"\.tmp-\d+$")
-
-
-def remove_stale_tmp(root: str | os.PathLike) -> list[Path]:
-    """Delete every `*.tmp-<pid>` file under `root` (left by a killed writer); return what was removed.
-
-    Call only when no process can still be writing under `root`: the pid in the name is not checked, because
-    after a kill it may already belong to another process.
-    """
-    removed = []
-    for dirpath, _, names in os.walk(root):
-        for name in names:
-            if _TMP_NAME.search(name):
-                path = Path(dirpath) / name
-                path.unlink(missing_ok=True)
-                removed.append(path)
-    return removed
+# The in-progress name `atomic_path` writes; pipeline.rundir removes stale ones, pipeline.storage skips them.
+TMP_NAME = re.compile(r"\.tmp-\d+$")

@@ -21,10 +21,12 @@ from pathlib import Path
 import yaml
 
 from pipeline import stages
-from pipeline.atomic import atomic_path, remove_stale_tmp, write_json
+from pipeline import rundir
+from pipeline.atomic import atomic_path, write_json
 from pipeline.config import JobConfig, expand_inputs
 from pipeline.errors import RunError
 from pipeline.executor import Executor
+from pipeline.redact import redact, redact_obj
 from pipeline.extracted import EXTRACTED_DIR
 from pipeline.shard import process_shard, shard_ids
 from pipeline.storage import RemoteRun, is_remote
@@ -91,23 +93,31 @@ def check_conservation(summary: dict) -> None:
 
 
 def run_job(job: JobConfig, restart: bool = False, log=print) -> dict:
+    """Run the job in its run directory, holding the directory's lock (pipeline/rundir.py) throughout."""
     # A remote output (s3://...) runs in a local staging directory, uploaded as shards and stages finish.
     remote = RemoteRun(job.output, job.execution.staging_dir) if is_remote(job.output) else None
-    run_dir = remote.prepare(restart) if remote else Path(job.output)
-    sync = (lambda *_: remote.push()) if remote else (lambda *_: None)
-    if restart and not remote and run_dir.exists():
-        shutil.rmtree(run_dir)
+    run_dir = remote.local if remote else Path(job.output)
+    rundir.check_usable(run_dir, restart)
     run_dir.mkdir(parents=True, exist_ok=True)
-    stale = remove_stale_tmp(run_dir)
+    with rundir.RunLock(run_dir):
+        if remote:
+            remote.prepare(restart)
+        rundir.claim(run_dir, restart and not remote)
+        return _run_locked(job, run_dir, remote, log)
+
+
+def _run_locked(job: JobConfig, run_dir: Path, remote: RemoteRun | None, log) -> dict:
+    sync = (lambda *_: remote.push()) if remote else (lambda *_: None)
+    stale = rundir.remove_stale_tmp(run_dir)
     if stale:
         log(f"removed {len(stale)} temp file(s) left by an interrupted run")
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t_start = time.time()
-    config_as_run = job.model_dump(mode="json")
+    config_as_run = redact_obj(job.model_dump(mode="json"))
     with atomic_path(run_dir / "config.yaml") as tmp:
         tmp.write_text(yaml.safe_dump(config_as_run, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
-    paths = expand_inputs(job.input.paths)
+    paths = expand_inputs(job.input.paths, f"{job.source_path}: input.paths" if job.source_path else "input.paths")
     ids = shard_ids(paths)
     _drop_stale_dedup(job, run_dir, log)
     log(f"ko-curate: {len(paths)} input shard(s) → {run_dir}")
@@ -127,7 +137,7 @@ def run_job(job: JobConfig, restart: bool = False, log=print) -> dict:
                                    desc="shards", on_result=sync)
         stage_seconds["process"] = round(time.time() - t, 3)
         shutil.rmtree(run_dir / EXTRACTED_DIR, ignore_errors=True)  # the pre-pass's copies: every shard is done
-        remove_stale_tmp(run_dir)  # every shard task has returned: temp files now are from lost workers
+        rundir.remove_stale_tmp(run_dir)  # every shard task has returned: temp files now are from lost workers
         resumed = sum(1 for s in shard_stats if s.get("resumed"))
         if resumed:
             log(f"resumed: {resumed} shard(s) already done were skipped")
@@ -164,7 +174,7 @@ def run_job(job: JobConfig, restart: bool = False, log=print) -> dict:
         config=config_as_run,
         config_path=job.source_path,
         versions=package_versions(),
-        inputs=paths,
+        inputs=[redact(p) for p in paths],
         execution={"backend": job.execution.backend, "parallelism": parallelism},
     )
     summary["funnel"] = funnel(summary)

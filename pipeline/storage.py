@@ -33,16 +33,18 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from pipeline.atomic import TMP_NAME
 from pipeline.config import is_remote
-from pipeline.errors import RunError
+from pipeline.errors import ConfigError, RunError
+from pipeline.rundir import LOCK, MARKER
 
 # Files that vouch for others (written last by the stages that own them); uploaded after everything else.
 _MARKER_NAMES = {"_SUCCESS", "_STAGED", "_COMPUTED", "manifest.json"}
 _LAST = ("summary.json", "report.json", "report.html")
-_TMP_NAME = re.compile(r"\.tmp-\d+$")  # pipeline.atomic's in-progress names
 UPLOADING = "_UPLOADING"
 # Scratch the run deletes itself (the line-dedup pre-pass's extracted copies, pipeline/extracted.py): never uploaded.
-_LOCAL_ONLY = ("line_dedup/extracted/",)
+# The run lock (pipeline/rundir.py) belongs to the staging directory's machine.
+_LOCAL_ONLY = ("line_dedup/extracted/", ".lock")
 
 __all__ = ["RemoteRun", "is_remote", "default_staging_dir"]
 
@@ -55,6 +57,8 @@ def default_staging_dir(url: str) -> Path:
 
 
 def _upload_rank(rel: str) -> int:
+    if rel == MARKER:  # first: a remote prefix holding any of our files is then known to be a run directory
+        return -1
     name = rel.rsplit("/", 1)[-1]
     if rel in _LAST:
         return 2 + _LAST.index(rel)
@@ -94,7 +98,7 @@ class RemoteRun:
         out = {}
         for dirpath, _, names in os.walk(self.local):
             for name in names:
-                if _TMP_NAME.search(name):
+                if TMP_NAME.search(name):
                     continue
                 p = Path(dirpath) / name
                 rel = p.relative_to(self.local).as_posix()
@@ -107,12 +111,21 @@ class RemoteRun:
     # -- the run's two ends ------------------------------------------------------------------------
     def prepare(self, restart: bool = False) -> Path:
         """Make the staging directory match the remote run (or clear both on restart); return it."""
-        if restart:
-            shutil.rmtree(self.local, ignore_errors=True)
-            if self.fs.exists(self.root):
-                self.fs.rm(self.root, recursive=True)
-        self.local.mkdir(parents=True, exist_ok=True)
         remote = self._remote_files()
+        legacy = "config.yaml" in remote and any(rel.startswith("stats/") for rel in remote)  # before the marker
+        if remote and MARKER not in remote and not legacy:
+            raise ConfigError(f"output {self.url} is not empty and is not a ko-curate run directory (no {MARKER}): "
+                              f"nothing was written or deleted there; choose another output")
+        if restart:
+            if "/" not in self.root:
+                raise ConfigError(f"--restart refuses to delete {self.url}: it is a whole bucket")
+            for rel in sorted(remote):
+                self.fs.rm_file(f"{self.root}/{rel}")
+            remote = {}
+            for p in self.local.iterdir() if self.local.is_dir() else ():
+                if p.name != LOCK:
+                    shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+        self.local.mkdir(parents=True, exist_ok=True)
         if UPLOADING in remote:
             raise RunError(
                 f"{self.url}: an upload was interrupted while it replaced files ({UPLOADING} exists); resume on "

@@ -12,6 +12,7 @@ import pytest
 from pipeline.config import load_config
 from pipeline.extracted import copy_paths, outcomes_with_copy, replay
 from pipeline.run import run_job
+from pipeline.rundir import claim
 from pipeline.shard import shard_ids
 from tests.warcgen import gzip_members, html_page, write_warc
 
@@ -103,6 +104,7 @@ def test_copy_left_by_another_config_is_not_replayed_without_the_prepass(shards,
     out = tmp_path / "run"
     path = str(shards / "a.warc.gz")
     sid = shard_ids(job.input.paths)[0]
+    claim(out, restart=False)  # a killed run had made `out` its run directory
     list(outcomes_with_copy(path, sid, job, out))  # the copy a killed run would have left
     plain = job.model_copy(update={"line_dedup": None, "output": str(out),
                                    "steps": [s for s in job.steps if s["step"] != "line_dedup_v1"]})

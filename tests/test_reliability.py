@@ -93,6 +93,7 @@ def test_restart_starts_clean(reference):
     out = tmp / "restart"
     cfg = job_config(tmp, out)
     out.mkdir()
+    (out / ".ko-curate-run").write_text("")  # an earlier run's directory: only such a one is deleted
     (out / "documents").mkdir()
     (out / "documents" / "99999-stale.parquet").write_bytes(b"not ours")
     (out / "documents" / "00000-x.parquet.tmp-123").write_bytes(b"half")

@@ -138,6 +138,7 @@ def test_s3_output_is_uploaded_with_markers_and_resumes_elsewhere(s3_endpoint, s
 
 def test_interrupted_replacing_upload_refuses_to_resume(s3_endpoint, shards, tmp_path):
     url = f"s3://{BUCKET}/runs/r2"
+    s3_endpoint.pipe_file(f"{BUCKET}/runs/r2/.ko-curate-run", b"")  # a run's first upload
     s3_endpoint.pipe_file(f"{BUCKET}/runs/r2/documents/00000-ko-00000.parquet", b"half")
     s3_endpoint.pipe_file(f"{BUCKET}/runs/r2/_UPLOADING", b"{}")
     with pytest.raises(RunError, match="_UPLOADING"):
