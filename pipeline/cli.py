@@ -91,12 +91,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{args.config}: ok ({len(job.steps)} steps; stages: "
                       f"{', '.join(n for n in ('dedup', 'mix', 'tokenize', 'report') if getattr(job, n) is not None) or 'none'})")
                 return 0
+            from pipeline.redact import redact
             from pipeline.run import run_job
 
             s = run_job(job, restart=args.restart)
             print(f"documents: in {s['documents_in']}, kept {s['documents_kept']}, dropped "
                   f"{sum(s['documents_dropped'].values())}; shards failed: {len(s['shards_failed'])}; "
-                  f"summary: {job.output}/summary.json")
+                  f"summary: {redact(job.output)}/summary.json")
             return 0
         if getattr(args, "_missing", None):
             print(f"pipeline: this command is not available: {args._missing}", file=sys.stderr)

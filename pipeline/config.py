@@ -16,10 +16,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.errors import ConfigError
+from pipeline.redact import redact
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # NaN and ±inf are refused everywhere: NaN compares false with everything and would silently disable a check.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class InputConfig(Strict):
@@ -58,6 +60,13 @@ class ExecutionConfig(Strict):
     batch_size: int = Field(default=256, ge=1)
     # Rows per Parquet row group in the outputs.
     row_group_size: int = Field(default=2000, ge=1)
+    # Wall-clock budget for one document's extraction and for each step on it (seconds; null = none). Over it,
+    # the document is dropped as `extract_timeout` / `step_timeout:<step>` and the shard goes on. Normal pages
+    # take milliseconds (a 5 MB payload, the largest read by default, about a second per step).
+    document_timeout_s: float | None = Field(default=10.0, gt=0)
+    # Score every document with every step: a filter's drop is recorded (`drop_reasons`) but the document goes
+    # on through the later steps, so `pipeline audit` can measure what each rule costs. The kept set is the same.
+    score_all: bool = False
     # Remote `output` (s3://...) only: the local directory the run works in before each file is uploaded
     # (pipeline/storage.py). null = $TMPDIR/ko-curate-staging/<name from the URL>, stable so a rerun resumes.
     # On a multi-node cluster it must be on a filesystem every node sees.
@@ -152,21 +161,33 @@ def is_remote(path: str) -> bool:
     return "://" in path and not path.startswith("file://")
 
 
-def expand_inputs(patterns: list[str]) -> list[str]:
-    """Expand globs (local or fsspec) into a sorted, de-duplicated list of shard paths.
+def expand_inputs(patterns: list[str], key: str = "input.paths") -> list[str]:
+    """Expand globs (local or fsspec) into a sorted list of shard paths, each file once.
 
-    A pattern matching nothing is kept as-is: the shard task then fails on it and it is reported under
-    `shards_failed` with the error, instead of silently vanishing.
+    A glob that matches nothing is a ConfigError naming it (`key[i]`): a typo must not end as an empty run.
+    A plain path is kept as given even when it does not exist: the shard task then reports it under
+    `shards_failed` with its error, as for any other unreadable shard. The same local file under several
+    spellings (`data/x.warc.gz`, `./data/x.warc.gz`, a symlink to it) is read once, under its first spelling.
     """
     out: list[str] = []
-    for pat in patterns:
+    for i, pat in enumerate(patterns):
         if is_remote(pat):
             import fsspec
 
             fs, _, paths = fsspec.get_fs_token_paths(pat)
             found = [fs.unstrip_protocol(x) for x in sorted(paths)] if paths else []
+            magic = glob.has_magic(pat)
         else:
-            found = sorted(glob.glob(os.path.expanduser(pat))) if glob.has_magic(pat) else [pat]
+            magic = glob.has_magic(pat)
+            found = sorted(glob.glob(os.path.expanduser(pat))) if magic else [pat]
+        if magic and not found:
+            raise ConfigError(f"{key}[{i}]: {redact(pat)!r} matches no file")
         out.extend(found or [pat])
     seen: set[str] = set()
-    return [x for x in out if not (x in seen or seen.add(x))]
+    unique = []
+    for x in out:
+        ident = x if is_remote(x) else os.path.realpath(os.path.expanduser(x))
+        if ident not in seen:
+            seen.add(ident)
+            unique.append(x)
+    return unique

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 from typing import Any, Callable
 
 from typing import ClassVar
@@ -75,7 +76,7 @@ def _params_model(cls: type):
         ann = p.annotation if p.annotation is not inspect.Parameter.empty else Any
         default = p.default if p.default is not inspect.Parameter.empty else ...
         fields[pname] = (ann, default)
-    return create_model(f"{cls.__name__}Params", __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True), **fields)
+    return create_model(f"{cls.__name__}Params", __config__=ConfigDict(extra="forbid", arbitrary_types_allowed=True, allow_inf_nan=False), **fields)
 
 
 def validate_step(spec: dict[str, Any], where: str) -> dict[str, Any]:
@@ -94,7 +95,55 @@ def validate_step(spec: dict[str, Any], where: str) -> dict[str, Any]:
         loc = ".".join(str(x) for x in err["loc"])
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         raise ConfigError(f"{where} ({name}).{loc}: {msg}") from None
-    return {k: getattr(model, k) for k in params}
+    values = {k: getattr(model, k) for k in params}
+    for key, value in values.items():
+        problem = _out_of_range(reg[name], key, value) or _missing_file(key, value)
+        if problem:
+            raise ConfigError(f"{where} ({name}).{key}: {problem}")
+    return values
+
+
+# Parameters naming a file the step reads (or, for `model_dir`, a directory): checked when the config is
+# validated, so a typo or a path that is not a model stops `pipeline validate` instead of the first shard.
+# Paths outside the checkout are allowed on purpose: a team's own models and word lists live anywhere.
+_DIR_PARAMS = ("model_dir",)
+_FILE_PARAMS = ("cutoffs",)
+
+
+def _missing_file(key: str, value: Any) -> str | None:
+    if not isinstance(value, str) or "{run_dir}" in value:
+        return None
+    if key in _DIR_PARAMS:
+        return None if os.path.isdir(value) else f"{value!r} is not a directory"
+    if key.endswith("_path") or key in _FILE_PARAMS:
+        return None if os.path.isfile(value) else f"{value!r} is not a file"
+    return None
+
+
+# Every number a step takes is a count, a length or a threshold: finite and >= 0 unless the step declares
+# another range in `param_ranges`; thresholds on shares (names with ratio/frac/share/thr/score/threshold) are
+# at most 1. NaN would silently turn a check off (every comparison with it is false), and a negative minimum
+# does the same.
+_SHARE_WORDS = ("ratio", "frac", "share", "_thr", "score", "threshold")
+
+
+def _out_of_range(cls: type, key: str, value: Any) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return next((p for p in (_out_of_range(cls, key, v) for v in value) if p), None)
+    if not isinstance(value, (int, float)):
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        return f"{value} is not a finite number"
+    declared = getattr(cls, "param_ranges", {}).get(key)
+    if declared:
+        lo, hi = declared
+    else:
+        lo, hi = 0.0, (1.0 if any(w in key for w in _SHARE_WORDS) and isinstance(value, float) else float("inf"))
+    if not lo <= value <= hi:
+        return f"{value} is out of range [{lo:g}, {hi:g}]"
+    return None
 
 
 def build_step(spec: dict[str, Any], where: str = "steps", run_dir: str | None = None) -> PipelineStep:
