@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.atomic import atomic_path, read_json, write_json
+from pipeline.budget import DocumentTimeout, time_limit
 from pipeline.config import JobConfig
 from pipeline.errors import ShardError
 from pipeline.extract import extract
@@ -61,6 +62,7 @@ def outcomes(path: str, job: JobConfig, seconds: dict[str, float]) -> Iterator[O
     is added to `seconds["read"]` and `seconds["extract"]`. Raises what `read_shard` raises (ShardError,
     PartialShard) after yielding what could be read."""
     ex = job.extract
+    timeout = job.execution.document_timeout_s
     min_chars = max(1, ex.min_chars)
     t = time.perf_counter()
     for rec in read_shard(path, job.input):
@@ -72,15 +74,18 @@ def outcomes(path: str, job: JobConfig, seconds: dict[str, float]) -> Iterator[O
             t = time.perf_counter()
             continue
         text = ""
-        if rec.html is not None:
-            html, charset, _clean = decode_html(rec.html, rec.charset_header)
-            rec.meta["charset"] = charset
-            try:
-                text = extract(html, ex.extractor)
-            except (ValueError, TypeError, RuntimeError) as e:  # resiliparse HTMLParserException is a ValueError
-                rec.drop_reason, rec.meta["error"] = "extract_failed", f"{type(e).__name__}: {e}"[:300]
-        else:
-            text = nfc(rec.text).strip()
+        try:
+            with time_limit(timeout):
+                if rec.html is not None:
+                    html, charset, _clean = decode_html(rec.html, rec.charset_header)
+                    rec.meta["charset"] = charset
+                    text = extract(html, ex.extractor)
+                else:
+                    text = nfc(rec.text).strip()
+        except DocumentTimeout:
+            rec.drop_reason, rec.meta["error"] = "extract_timeout", f"over execution.document_timeout_s={timeout}"
+        except Exception as e:  # noqa: BLE001 - whatever one page does to a decoder or parser is that page's drop
+            rec.drop_reason, rec.meta["error"] = "extract_failed", f"{type(e).__name__}: {e}"[:300]
         if not rec.drop_reason and len(text) < min_chars:
             rec.drop_reason = "extract_empty"
         seconds["extract"] += time.perf_counter() - t1

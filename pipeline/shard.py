@@ -28,10 +28,12 @@ from datatrove.pipeline.filters.base_filter import BaseFilter, get_filter_result
 from datatrove.utils.stats import Stats
 
 from pipeline.atomic import atomic_path, read_json, write_json
+from pipeline.budget import DocumentTimeout, time_limit
 from pipeline.config import JobConfig
 from pipeline.errors import RunError, ShardError
 from pipeline.extracted import Outcome, outcomes, remove_copy, replay
 from pipeline.readers import PartialShard, RawRecord
+from pipeline.redact import redact
 from pipeline.steps import Annotator, build_step, registry
 
 _PA_TYPES = {float: pa.float64(), int: pa.int64(), str: pa.string(), bool: pa.bool_()}
@@ -59,6 +61,8 @@ def config_fingerprint(job: JobConfig) -> str:
     """What a shard's output depends on; a shard whose marker holds another fingerprint runs again."""
     keep = job.model_dump(include={"input", "extract", "steps", "rejected", "line_dedup"})
     keep["input"].pop("paths", None)
+    if job.execution.score_all:  # only when on, so that runs made before the setting keep their fingerprint
+        keep["score_all"] = True
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -173,13 +177,17 @@ def _steps_for(job: JobConfig, run_dir: Path) -> list:
 class ShardRun:
     def __init__(self, path: str, shard_id: str, job: JobConfig, run_dir: Path):
         self.path, self.shard_id, self.job, self.run_dir = path, shard_id, job, run_dir
+        self.display_path = redact(path)  # what outputs say: no credentials
         self.steps = _steps_for(job, run_dir)
         self.step_names = [spec["step"] for spec in job.steps]
         step_columns: dict[str, type] = {}
         for s in self.steps:
             step_columns.update(getattr(s, "columns", {}) or {})
+        self.score_all = job.execution.score_all
+        self.timeout = job.execution.document_timeout_s
         self.kept_schema = _schema(KEPT_BASE, step_columns)
-        self.rej_schema = _schema(REJECTED_BASE, step_columns)
+        self.rej_schema = _schema({**REJECTED_BASE, "drop_reasons": str} if self.score_all else REJECTED_BASE,
+                                  step_columns)
         self.dropped: Counter = Counter()
         self.replayed = False  # read from the line-dedup pre-pass's copy (pipeline.extracted)
         self.steps_stats = {n: {"documents_in": 0, "documents_out": 0, "bytes_out": 0, "seconds": 0.0}
@@ -190,7 +198,7 @@ class ShardRun:
         """Outcomes (pipeline.extracted) → Documents for the steps, or (record, step) for a record dropped by
         reading or extraction; counts every record in. `seconds` is where `items` adds its read/extract time."""
         read_st, ext_st = self.steps_stats["read"], self.steps_stats["extract"]
-        source, shard = self.job.input.source, self.path
+        source, shard = self.job.input.source, self.display_path
         try:
             yield from self._convert(items, read_st, ext_st, source, shard)
         finally:
@@ -209,7 +217,7 @@ class ShardRun:
             read_st["documents_out"] += 1
             read_st["bytes_out"] += o.size
             ext_st["documents_in"] += 1
-            meta = {"url": rec.url, "source": source, "source_shard": shard, **rec.meta}
+            meta = {"url": redact(rec.url) if rec.url else rec.url, "source": source, "source_shard": shard, **rec.meta}
             if o.text is None:
                 rec.meta = meta
                 yield rec, "extract"
@@ -253,9 +261,12 @@ class ShardRun:
                         self._process(batch)
                         batch = []
             except PartialShard as e:
-                error, partial = str(e), True
+                error, partial = self._redacted(e), True
             except ShardError as e:
-                error = str(e)
+                error = self._redacted(e)
+            except (DocumentTimeout, Exception) as e:  # noqa: BLE001 - a reader broke on a record it did not expect:
+                # what was read is kept and counted, the shard is reported as partial (never a failed run)
+                error, partial = self._redacted(f"{type(e).__name__}: {e}"), True
             self._process(batch)
             if error and not partial and self.documents_in == 0:
                 # Nothing was read: leave no outputs and no completion marker, so a later run retries it.
@@ -277,9 +288,12 @@ class ShardRun:
         remove_copy(self.run_dir, self.shard_id)
         return stats
 
+    def _redacted(self, error) -> str:
+        return redact(str(error).replace(self.path, self.display_path))
+
     def _stats(self, t0: float, error: str | None, partial: bool) -> dict:
         return {
-            "shard": self.path,
+            "shard": self.display_path,
             "shard_id": self.shard_id,
             "fingerprint": config_fingerprint(self.job),
             "documents_in": self.documents_in,
@@ -302,44 +316,97 @@ class ShardRun:
             if not alive:
                 break
             st = self.steps_stats[name]
-            st["documents_in"] += len(alive)
+            st["documents_in"] += sum(1 for d in alive if "drop_reasons" not in d.metadata)
             t = time.perf_counter()
-            if isinstance(step, BaseFilter):
-                results = step.filter_batch(alive)
-                survivors = []
-                for doc, res in zip(alive, results):
-                    keep, reason = get_filter_result(res)
-                    if keep:
-                        survivors.append(doc)
-                    else:
-                        self._reject_doc(doc, reason or name, name)
-                alive = survivors
-            elif isinstance(step, Annotator):
-                step.annotate_batch(alive)
-            else:  # any other datatrove step: documents it does not yield are dropped under its name
-                out = list(step.run(iter(alive)))
-                ids = {id(d) for d in out}
-                for doc in alive:
-                    if id(doc) not in ids:
-                        self._reject_doc(doc, name, name)
-                alive = out
+            survivors, drops = self._run_step(name, step, alive)
+            for doc, reason, error in drops:
+                self._reject_doc(doc, reason, name, error)
+            alive = survivors
             st["seconds"] += time.perf_counter() - t
-            st["documents_out"] += len(alive)
-            st["bytes_out"] += sum(map(_utf8_len, alive))
+            undecided = [d for d in alive if "drop_reasons" not in d.metadata]
+            st["documents_out"] += len(undecided)
+            st["bytes_out"] += sum(map(_utf8_len, undecided))
         for doc in alive:
-            self.bytes_kept += _utf8_len(doc)
             m = doc.metadata
+            if "drop_reasons" in m:  # score_all: dropped by its first rule, scored by every rule
+                self._reject_doc(doc, m["drop_reasons"][0][1], m["drop_reasons"][0][0], None)
+                continue
+            self.bytes_kept += _utf8_len(doc)
             self.kept.add(_row(self.kept_schema, {"id": doc.id, "text": doc.text, "text_chars": len(doc.text)}, m))
 
-    def _reject_doc(self, doc: Document, reason: str, step: str) -> None:
+    def _run_step(self, name: str, step, docs: list[Document]) -> tuple[list[Document], list[tuple]]:
+        """One step on a batch under the time budget: (survivors, [(doc, reason, error)] to reject). If the batch
+        raises or runs out of time, every document is put back as it was and the step runs on each alone, so
+        only the document at fault is dropped (`step_failed:<step>` / `step_timeout:<step>`)."""
+        snapshot = [(d.text, dict(d.metadata)) for d in docs]
+        budget = self.timeout and self.timeout + sum(len(d.text) for d in docs) / 1e6  # + 1 s per M characters
+        try:
+            with time_limit(budget):
+                return self._apply(name, step, docs)
+        except Exception:  # noqa: BLE001 - any failure of a step is one document's fault: found below
+            pass
+        survivors: list[Document] = []
+        drops: list[tuple] = []
+        for doc, (text, meta) in zip(docs, snapshot):
+            doc.text, doc.metadata = text, dict(meta)
+            try:
+                with time_limit(self.timeout):
+                    kept, dropped = self._apply(name, step, [doc])
+            except DocumentTimeout:
+                doc.text, doc.metadata = text, meta
+                drops.append((doc, f"step_timeout:{name}", f"over execution.document_timeout_s={self.timeout}"))
+                continue
+            except Exception as e:  # noqa: BLE001 - recorded as this document's drop reason, with the error
+                doc.text, doc.metadata = text, meta
+                drops.append((doc, f"step_failed:{name}", f"{type(e).__name__}: {e}"[:300]))
+                continue
+            survivors += kept
+            drops += dropped
+        return survivors, drops
+
+    def _apply(self, name: str, step, docs: list[Document]) -> tuple[list[Document], list[tuple]]:
+        """The step on `docs` with no side effect outside them: (survivors, [(doc, reason, None)]). With
+        score_all a filter's drop is recorded in `drop_reasons` and the document survives."""
+        if isinstance(step, BaseFilter):
+            results = step.filter_batch(docs)
+            survivors, drops = [], []
+            for doc, res in zip(docs, results):
+                keep, reason = get_filter_result(res)
+                if keep:
+                    survivors.append(doc)
+                elif self.score_all:
+                    doc.metadata.setdefault("drop_reasons", []).append((name, reason or name))
+                    survivors.append(doc)
+                else:
+                    drops.append((doc, reason or name, None))
+            return survivors, drops
+        if isinstance(step, Annotator):
+            step.annotate_batch(docs)
+            return docs, []
+        # any other datatrove step: documents it does not yield are dropped under its name
+        out = list(step.run(iter(docs)))
+        ids = {id(d) for d in out}
+        if self.score_all:
+            for doc in docs:
+                if id(doc) not in ids:
+                    doc.metadata.setdefault("drop_reasons", []).append((name, name))
+            return docs, []
+        return out, [(doc, name, None) for doc in docs if id(doc) not in ids]
+
+    def _reject_doc(self, doc: Document, reason: str, step: str, error: str | None = None) -> None:
         self.dropped[reason] += 1
         snip = doc.text[: self.job.rejected.snippet_chars]
-        self.rejected.add(_row(self.rej_schema, {"id": doc.id, "reason": reason, "step": step, "snippet": snip,
-                                                 "text_chars": len(doc.text)}, doc.metadata))
+        values = {"id": doc.id, "reason": reason, "step": step, "snippet": snip, "text_chars": len(doc.text)}
+        if error:
+            values["error"] = error
+        if "drop_reasons" in doc.metadata:  # score_all: every rule that would drop it, as [[step, reason], ...]
+            values["drop_reasons"] = json.dumps(doc.metadata["drop_reasons"], ensure_ascii=False)
+        self.rejected.add(_row(self.rej_schema, values, doc.metadata))
 
     def _reject_record(self, rec: RawRecord, step: str) -> None:
         self.dropped[rec.drop_reason] += 1
-        meta = {"url": rec.url, "source": self.job.input.source, "source_shard": self.path, **rec.meta}
+        meta = {"url": redact(rec.url) if rec.url else rec.url, "source": self.job.input.source,
+                "source_shard": self.display_path, **rec.meta}
         self.rejected.add(_row(self.rej_schema, {"id": f"{self.shard_id}/{rec.index:06d}", "reason": rec.drop_reason,
                                                  "step": step, "snippet": None, "text_chars": None}, meta))
 
