@@ -38,6 +38,7 @@ from typing import Iterator
 
 import fsspec
 
+from pipeline import feeds
 from pipeline.config import InputConfig, is_remote
 from pipeline.errors import ShardError
 
@@ -204,7 +205,7 @@ def _classify(rec: RawRecord, record, rtype: str, payload: bytes | None) -> None
         rec.drop_reason = "read_empty_payload"
         return
     if rtype == "conversion":  # WET: plain UTF-8 text already extracted by Common Crawl
-        rec.text = payload.decode("utf-8", errors="replace")
+        rec.text = unescape_refs(payload.decode("utf-8", errors="replace"))
         return
     ctype = ""
     if record.http_headers is not None:
@@ -213,12 +214,25 @@ def _classify(rec: RawRecord, record, rtype: str, payload: bytes | None) -> None
     # A UTF-16/32 page is full of zero bytes: its byte order mark says it is text, not binary.
     if b"\x00" in payload[:4096] and not sniff_bom(payload):
         rec.drop_reason = "read_binary_payload"
+    elif mime in feeds.FEED_TYPES or (mime in _HTML_TYPES or not mime) and feeds.feed_kind(payload):
+        _read_feed(rec, payload, ctype)
     elif mime and mime not in _HTML_TYPES:
         rec.drop_reason = "read_not_html"
         rec.meta["content_type"] = mime
     else:
         rec.html = payload
         rec.charset_header = _charset_from_content_type(ctype)
+
+
+def _read_feed(rec: RawRecord, payload: bytes, ctype: str) -> None:
+    """A feed is one document: its items as text (pipeline/feeds.py), decoded here like a page."""
+    decoded, charset, _clean = decode_html(payload, _charset_from_content_type(ctype))
+    rec.meta["charset"] = charset
+    rec.meta["feed"] = feeds.feed_kind(payload) or "unknown"
+    try:
+        rec.text = feeds.feed_text(decoded)
+    except (ValueError, RuntimeError, RecursionError) as e:  # resiliparse on an item's HTML
+        rec.drop_reason, rec.meta["error"] = "read_invalid_feed", f"{type(e).__name__}: {e}"[:300]
 
 
 class TruncatedInput(OSError):
@@ -573,6 +587,21 @@ def _meta_charset(payload: bytes) -> str | None:
     return cs
 
 
+_CHAR_REF = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def unescape_refs(text: str) -> str:
+    """Numeric and named character references (`&#54633;`, `&#xD55C;`, `&amp;`) as characters: a page in a
+    legacy charset writes what the charset lacks as a reference, and text read as text (WET, JSONL, Parquet)
+    still carries them. References to surrogates or NUL come out as U+FFFD (html.unescape follows the HTML
+    standard); text without a reference is returned as is, after one search."""
+    if "&" not in text or not _CHAR_REF.search(text):
+        return text
+    import html
+
+    return html.unescape(text)
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -700,4 +729,4 @@ def _fill_from_row(rec: RawRecord, row: dict, cfg: InputConfig, scrub: bool) -> 
     elif len(text) > cfg.max_payload_bytes:
         rec.drop_reason = "read_too_large"
     else:
-        rec.text = _scrub(text) if scrub else text
+        rec.text = unescape_refs(_scrub(text) if scrub else text)
