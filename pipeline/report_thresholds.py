@@ -1,7 +1,11 @@
-"""Find the thresholds and perplexity bucket cutoffs of a run in its config as run, for the report's plots.
+"""Find the thresholds and perplexity bucket cutoffs of a run in its config as run, for the report's plots
+and for `pipeline audit`.
 
-A step's keyword argument (as the config gives it, else the registered step's default) names a threshold
-when it is a number called `min_X` or `max_X` and `X` matches a score column: `X` itself
+A step's thresholds are first the decisions its class declares (`pipeline.steps.Decision`: argument, score
+column, direction, drop reason), with the argument's value as run (the config entry, else the class default).
+For arguments it does not declare, a naming convention is the fallback (such thresholds carry no reason):
+a keyword argument names a threshold when it is a number called `min_X` or `max_X` and `X` matches a score
+column: `X` itself
 (`min_hangul_ratio` -> `hangul_ratio`), the step's name prefixed (`language_id_v1.min_score` ->
 `language_score`), a length the report computes (`min_chars`, `min_words`, `min_eojeol` -> text length in
 characters / eojeol), or every column the step declares that ends in `_X` (`ko_spam_v1.max_line_share` ->
@@ -42,17 +46,20 @@ def _step_tokens(step_name: str) -> list[str]:
     return ["_".join(parts[: i + 1]) for i in range(len(parts))]
 
 
+def _step_class(name: str) -> type | None:
+    try:
+        from pipeline.steps import registry
+
+        return registry().get(name)
+    except ImportError:  # a step module that cannot load here must not stop the report
+        return None
+
+
 def step_arguments(spec: dict) -> tuple[dict, list[str]]:
     """A step's arguments as run -- the registered class's defaults, overridden by the config entry, since
     the config as run holds only what the YAML wrote -- and the columns the class declares it writes.
     A step the registry does not know (a newer run read by an older checkout) keeps its config entry."""
-    name = str(spec.get("step", ""))
-    try:
-        from pipeline.steps import registry
-
-        cls = registry().get(name)
-    except ImportError:  # a step module that cannot load here must not stop the report
-        cls = None
+    cls = _step_class(str(spec.get("step", "")))
     if cls is None:
         return dict(spec), []
     defaults = {
@@ -62,30 +69,49 @@ def step_arguments(spec: dict) -> tuple[dict, list[str]]:
     return {**defaults, **spec}, list(getattr(cls, "columns", {}) or {})
 
 
-def find_thresholds(steps: list[dict], columns: list[str]) -> list[dict]:
-    """[{step, key, column, value, kind: "min"|"max"}] for every step argument that thresholds a column."""
+def step_decisions(spec: dict, columns: list[str]) -> list[dict]:
+    """[{step, key, column, value, kind: "min"|"max", reason, declared}] for one `steps:` entry: the decisions
+    its class declares that are on (value a number, `requires` met), then the arguments the naming convention
+    finds among the undeclared ones (reason None, declared False); only thresholds on one of `columns`."""
+    from pipeline.steps import declared_decisions
+
+    if not isinstance(spec, dict):
+        return []
+    step_name = str(spec.get("step", ""))
+    arguments, step_columns = step_arguments(spec)
     available = set(columns)
     found = []
-    for spec in steps:
-        if not isinstance(spec, dict):
+    declared = declared_decisions(_step_class(step_name))
+    for d in declared:
+        value = arguments.get(d.param)
+        if not _is_number(value) or any(arguments.get(k) != v for k, v in d.requires):
             continue
-        step_name = str(spec.get("step", ""))
-        arguments, step_columns = step_arguments(spec)
-        for key, value in arguments.items():
-            kind, _, stem = key.partition("_")
-            if kind not in ("min", "max") or not stem or not _is_number(value):
-                continue
-            if key in NOT_THRESHOLDS.get(step_name, ()):
-                continue
-            candidates = [stem] + [f"{prefix}_{stem}" for prefix in _step_tokens(step_name)]
-            matched = [c for c in candidates if c in available][:1]
-            if not matched and LENGTH_ALIASES.get(stem) in available:
-                matched = [LENGTH_ALIASES[stem]]
-            if not matched:  # one argument shared by several of the step's columns: ko_spam_v1.max_line_share
-                matched = [c for c in step_columns if c.endswith(f"_{stem}") and c in available]
-            for column in matched:
-                found.append({"step": step_name, "key": key, "column": column, "value": float(value), "kind": kind})
+        if d.column in available:
+            found.append({"step": step_name, "key": d.param, "column": d.column, "value": float(value),
+                          "kind": d.direction, "reason": d.reason, "declared": True})
+    declared_params = {d.param for d in declared}
+    for key, value in arguments.items():
+        kind, _, stem = key.partition("_")
+        if key in declared_params or kind not in ("min", "max") or not stem or not _is_number(value):
+            continue
+        if key in NOT_THRESHOLDS.get(step_name, ()):
+            continue
+        candidates = [stem] + [f"{prefix}_{stem}" for prefix in _step_tokens(step_name)]
+        matched = [c for c in candidates if c in available][:1]
+        if not matched and LENGTH_ALIASES.get(stem) in available:
+            matched = [LENGTH_ALIASES[stem]]
+        if not matched:  # one argument shared by several of the step's columns: ko_spam_v1.max_line_share
+            matched = [c for c in step_columns if c.endswith(f"_{stem}") and c in available]
+        for column in matched:
+            found.append({"step": step_name, "key": key, "column": column, "value": float(value), "kind": kind,
+                          "reason": None, "declared": False})
     return found
+
+
+def find_thresholds(steps: list[dict], columns: list[str]) -> list[dict]:
+    """[{step, key, column, value, kind, reason, declared}] for every threshold of `steps` on one of `columns`:
+    declared decisions first, the naming convention for the rest (see the module docstring)."""
+    return [t for spec in steps for t in step_decisions(spec, columns)]
 
 
 def _resolve(path: str, config_path: str | None, run_dir: Path) -> Path | None:

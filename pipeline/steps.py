@@ -8,6 +8,11 @@ inside a plain datatrove pipeline through their `run()`.
 Steps are named in config by a versioned registry name (`language_id_v1`); their keyword arguments are
 the config keys, validated against the `__init__` signature (unknown key or wrong type: one line naming it).
 Steps never import ray, and load heavy models lazily (see `pipeline.models.cached`).
+
+A step that drops documents by thresholds on its score columns declares them (`decisions`, see `Decision`), so
+that the report and `pipeline audit` know which argument decides on which column, in which direction, with
+which drop reason, and can measure what each rule costs at other values
+(`pipeline.report_thresholds.step_decisions` gives them with the values as run).
 """
 
 from __future__ import annotations
@@ -15,9 +20,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-from typing import Any, Callable
-
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar, Literal
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
@@ -38,6 +42,39 @@ STEP_MODULES = (
 )
 
 _REGISTRY: dict[str, type] = {}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Argument `param` of a step is a threshold on its score column `column`: a document whose `column` is
+    below it (`direction` "min") or above it ("max") is dropped with `reason`. `requires` names other
+    arguments that must have the given values for the threshold to decide anything (quality_filter_v1's
+    `threshold` decides only in `mode: threshold`). A `param` set to None turns the decision off.
+
+    Declared on the step class, in the order the step checks them:
+        decisions: ClassVar[tuple[Decision, ...]] = (
+            Decision("min_hangul_ratio", "hangul_ratio", "min", "ko_low_hangul_ratio"),
+        )
+    """
+
+    param: str
+    column: str
+    direction: Literal["min", "max"]
+    reason: str
+    requires: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self):
+        if self.direction not in ("min", "max"):
+            raise ValueError(f"Decision({self.param!r}): direction must be 'min' or 'max', not {self.direction!r}")
+
+    def drops(self, value: float, threshold: float) -> bool:
+        """Whether a score `value` is on the dropped side of `threshold` (the step's own comparison)."""
+        return value < threshold if self.direction == "min" else value > threshold
+
+
+def declared_decisions(cls: type | None) -> tuple[Decision, ...]:
+    """The decisions a step class declares (() for none, or for a step the registry does not know)."""
+    return tuple(getattr(cls, "decisions", ()) or ()) if cls is not None else ()
 _loaded = False
 
 
@@ -47,11 +84,27 @@ def register_step(name: str) -> Callable[[type], type]:
     def deco(cls: type) -> type:
         if name in _REGISTRY and _REGISTRY[name] is not cls:
             raise RuntimeError(f"step name {name!r} registered twice ({_REGISTRY[name]} and {cls})")
+        _check_decisions(name, cls)
         _REGISTRY[name] = cls
         cls.registry_name = name
         return cls
 
     return deco
+
+
+def _check_decisions(name: str, cls: type) -> None:
+    """A declared decision names an argument of the step and a column it writes: a typo would otherwise make
+    the audit silently measure nothing."""
+    params = inspect.signature(cls.__init__).parameters
+    columns = getattr(cls, "columns", {}) or {}
+    for d in declared_decisions(cls):
+        if not isinstance(d, Decision):
+            raise RuntimeError(f"step {name}: decisions holds {d!r}, not a Decision")
+        for param in (d.param, *(key for key, _ in d.requires)):
+            if param not in params:
+                raise RuntimeError(f"step {name}: decision on {d.param!r} names {param!r}, not an argument of {cls.__name__}")
+        if d.column not in columns:
+            raise RuntimeError(f"step {name}: decision on {d.param!r} names column {d.column!r}, not in its columns")
 
 
 def registry() -> dict[str, type]:
