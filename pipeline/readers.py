@@ -347,14 +347,16 @@ def _scan_for_record(tail: bytes, it, stream) -> _Segment | None:
 _GZIP_MAGIC = b"\x1f\x8b\x08"  # ID1, ID2, CM=deflate: how every gzip member starts (RFC 1952)
 
 
+_GZIP_OUT = 1 << 20  # decompressed bytes held at most: a gzip bomb costs time, never memory
+
+
 class _GzipMembers(io.RawIOBase):
     """Multi-member gzip reader, one member at a time: reading returns the current member's bytes and then
     b"" (its end); `next_member()` goes on to the next. A truncated or corrupt stream is reported as
     TruncatedInput (an OSError) only after every byte before the damage was returned -- never as the EOFError
     that warcio takes for the normal end of an archive -- so records before the damage are still read and
     counted. After a CorruptGzip, `resync()` skips to the next member header so that the records after the
-    damage are read too. Output is decompressed at most one read's worth at a time: a gzip bomb costs time,
-    never memory."""
+    damage are read too. Output is decompressed at most 1 MiB at a time."""
 
     def __init__(self, raw):
         self._raw = raw
@@ -363,6 +365,7 @@ class _GzipMembers(io.RawIOBase):
         self._at_head = False  # `_in` starts with the current member's own header
         self._damaged = False  # a CorruptGzip was raised: `_in` holds the data it was raised on
         self._resynced = False
+        self._out, self._off = b"", 0  # decompressed bytes not yet returned (at most _GZIP_OUT)
 
     def readable(self) -> bool:
         return True
@@ -385,6 +388,11 @@ class _GzipMembers(io.RawIOBase):
         return True
 
     def readinto(self, b) -> int:
+        if self._off < len(self._out):
+            n = min(len(b), len(self._out) - self._off)
+            b[:n] = self._out[self._off : self._off + n]
+            self._off += n
+            return n
         d = self._d
         if d is None or not len(b):
             return 0
@@ -393,7 +401,7 @@ class _GzipMembers(io.RawIOBase):
                 self._d = None
                 raise TruncatedInput("truncated gzip: the last member ends before its end marker")
             try:
-                out = d.decompress(self._in, len(b))
+                out = d.decompress(self._in, _GZIP_OUT)
             except zlib.error as e:
                 self._d, self._damaged = None, True
                 raise CorruptGzip(f"corrupt gzip data: {e}") from None
@@ -403,8 +411,8 @@ class _GzipMembers(io.RawIOBase):
             else:
                 self._in = d.unconsumed_tail
             if out:
-                b[: len(out)] = out
-                return len(out)
+                self._out, self._off = out, 0
+                return self.readinto(b)
             if self._d is None:
                 return 0
 
@@ -518,8 +526,9 @@ def decode_html(payload: bytes, header_charset: str | None) -> tuple[str, str, b
     encoding), then UTF-8, then charset-normalizer's guess. A declared charset that fails to decode strictly is
     not trusted (a wrong header is common); the next is tried. A header charset other than UTF-8 that decodes
     (a single-byte one always does) but yields no Hangul from a non-ASCII page is checked against the others:
-    the meta charset, UTF-8 and, when the meta charset contradicts the header, the detector; the first that
-    decodes strictly and yields Hangul wins (a UTF-8 page served as iso-8859-1). The common case -- a header
+    the meta charset, UTF-8 and, when the meta charset contradicts the header or the header is a single-byte
+    charset, the detector; the first that decodes strictly and yields Hangul wins (a UTF-8 or EUC-KR page
+    served as iso-8859-1). The common case -- a header
     that says UTF-8 and decodes -- costs one decode, as before.
     """
     bom = sniff_bom(payload)
@@ -541,7 +550,10 @@ def decode_html(payload: bytes, header_charset: str | None) -> tuple[str, str, b
         except (UnicodeError, LookupError):  # UnicodeError: codecs such as "undefined" raise it, not a subclass
             continue
         if cs == header and cs != "utf-8" and not _HANGUL.search(text) and not payload.isascii():
-            better = _hangul_decoding(payload, [c for c in candidates if c != cs], detector=bool(meta and meta != cs))
+            # The detector is slow (milliseconds): asked only when the page contradicts its header, or when
+            # the header is a single-byte charset, whose decoding never fails and so proves nothing.
+            better = _hangul_decoding(payload, [c for c in candidates if c != cs],
+                                      detector=bool(meta and meta != cs) or _single_byte(cs))
             if better is not None:
                 return better
         return text, cs, True
@@ -552,6 +564,15 @@ def decode_html(payload: bytes, header_charset: str | None) -> tuple[str, str, b
         except (UnicodeError, LookupError):
             return payload.decode(guess, errors="replace"), guess, False
     return payload.decode("utf-8", errors="replace"), "utf-8", False
+
+
+@functools.lru_cache(maxsize=64)
+def _single_byte(charset: str) -> bool:
+    """Every byte decodes to one character (iso-8859-*, windows-125*, koi8-r ...): any bytes decode."""
+    try:
+        return len(bytes(range(256)).decode(charset)) == 256
+    except (UnicodeError, LookupError):
+        return False
 
 
 def _hangul_decoding(payload: bytes, charsets: list[str], detector: bool) -> tuple[str, str, bool] | None:

@@ -222,6 +222,9 @@ def test_wrong_single_byte_header_loses_to_utf8_meta():
     latin = html_page("Zürich", ["Grüße aus der Schweiz, wo die Straßen sauber sind."], charset_meta="utf-8")
     text, cs, _ = decode_html(latin.encode("iso-8859-1"), "iso-8859-1")
     assert cs == "iso-8859-1" and "Grüße" in text
+    # An EUC-KR page served as Latin-1 without a meta: the detector finds it.
+    text, cs, _ = decode_html(html_page("서울", KO * 3).encode("cp949"), "iso-8859-1")
+    assert cs == "cp949" and "한강을 끼고" in text
     # A cp949 page served as Latin-1 with a euc-kr meta: the meta charset yields Hangul.
     text, cs, _ = decode_html(html_page("서울", KO, charset_meta="euc-kr").encode("cp949"), "iso-8859-1")
     assert cs == "cp949" and "한강을 끼고" in text
@@ -322,3 +325,32 @@ def test_deep_nesting_through_cli(tmp_path):
     assert s["documents_kept"] == 2
     deep = next(d for d in kept if d["url"] == "http://a/deep")
     assert KO[0] in deep["text"]
+
+
+# Also: a gzip bomb and a WARC gzipped as one member ---------------------------------------------------------
+
+def test_gzip_bomb_record_is_skipped_in_bounded_memory(tmp_path):
+    import resource
+
+    size = 400 << 20
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"
+    head = (b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: http://bomb/\r\nWARC-Record-ID: <urn:uuid:1>\r\n"
+            b"Content-Type: application/http; msgtype=response\r\nContent-Length: " + str(len(http) + size).encode()
+            + b"\r\n\r\n" + http)
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(tmp_path / "bomb.warc.gz", "wb") as f:
+        f.write(c.compress(head))
+        zeros = b"\x00" * (1 << 20)
+        for _ in range(size >> 20):
+            f.write(c.compress(zeros))
+        f.write(c.compress(b"\r\n\r\n") + c.flush())
+    write_warc(tmp_path / "ok.warc.gz", [{"url": "http://ok/", "body": html_page("서울", KO)}])
+    with open(tmp_path / "bomb.warc.gz", "ab") as f:
+        f.write((tmp_path / "ok.warc.gz").read_bytes())
+    assert (tmp_path / "bomb.warc.gz").stat().st_size < 2 << 20
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.perf_counter()
+    recs, err = read_all(tmp_path / "bomb.warc.gz")
+    assert time.perf_counter() - t < 30 and err is None
+    assert [(r.url, r.drop_reason) for r in recs] == [("http://bomb/", "read_too_large"), ("http://ok/", None)]
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss < 100_000  # KiB
