@@ -32,7 +32,8 @@ _ITEM_END = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.I)
 # The fields kept, in this order within an item. content:encoded (RSS) and content (Atom) hold the full
 # article where the feed has it; description/summary is then usually its first lines, and is kept only when
 # it is not already contained in the content.
-_FIELD = re.compile(r"<((?:[\w.-]+:)?(?:title|description|summary|content|encoded))\b([^>]*?)(/?)>", re.I)
+# Other namespaces' titles and descriptions (media:title, itunes:summary) are not the item's own.
+_FIELD = re.compile(r"<(content:encoded|(?:atom:)?(?:title|description|summary|content))\b([^>]*?)(/?)>", re.I)
 _CDATA = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|$)", re.S)
 
 

@@ -2,9 +2,9 @@
 
 `read_shard(path, cfg)` yields `RawRecord`s: either a payload to extract (HTML bytes or plain text) or a record
 that already failed (`drop_reason` set: `read_not_html`, `read_binary_payload`, `read_empty_payload`,
-`read_too_large`, `read_invalid_json`, `read_no_text`, `read_corrupt_record`, `read_truncated_record`). Every
-record that reaches the reader becomes a document that is accounted for; only records that are not documents
-at all (warcinfo, request, metadata) are skipped. A shard that cannot be opened -- missing, or not a regular
+`read_too_large`, `read_invalid_json`, `read_no_text`, `read_invalid_feed`, `read_corrupt_record`,
+`read_truncated_record`). Every record that reaches the reader becomes a document that is accounted for;
+only records that are not documents at all (warcinfo, request, metadata) are skipped. A shard that cannot be opened -- missing, or not a regular
 file (a FIFO or /dev/zero would hang or never end) -- raises ShardError; one that breaks part-way (truncated
 gzip) yields what it could read and then raises PartialShard.
 
@@ -17,6 +17,10 @@ when the file ends inside it).
 Memory is bounded by `input.max_payload_bytes`: a larger payload, or a JSONL line longer than it, is
 skipped in chunks and dropped as `read_too_large`. Text leaves the reader as valid Unicode: lone surrogates
 (from JSON `\\ud800` escapes) become U+FFFD, invalid UTF-8 in a Parquet string column is replaced.
+
+Feeds (RSS, Atom, RDF; by content type or by their root element) are decoded here and become text
+documents, their items one paragraph each (pipeline/feeds.py); `read_invalid_feed` if that fails. Character
+references in text read as text (WET, JSONL, Parquet, feeds) are decoded (`unescape_refs`).
 
 Paths are local paths or fsspec URLs. WARC handles its own per-record gzip; `.zst` and `.gz` on other formats
 are decompressed by fsspec. Charset decoding (byte order marks, header and meta charsets, the detector) lives

@@ -57,6 +57,14 @@ def test_cdata_atom_and_rdf():
     assert feed_kind(html_page("서울", KO).encode()) is None
 
 
+def test_malformed_feeds_keep_what_they_have():
+    # Unescaped &, an unclosed <item>, a media:title before the real title, a file cut in the middle.
+    feed = ("<rss><channel><item><media:title>미디어</media:title><title>A & B 제목</title>"
+            "<description>첫 설명 & 끝</description><item><title>둘째</title><description>둘째 설명</description>"
+            "</item><item><title>셋째</title><description>잘린 설")
+    assert feed_text(feed).split("\n\n") == ["A & B 제목\n첫 설명 & 끝", "둘째\n둘째 설명", "셋째\n잘린 설"]
+
+
 def test_entity_expansion_expands_nothing():
     bomb = ('<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa">'
             + "".join(f'<!ENTITY {c} "{("&" + p + ";") * 10}">' for p, c in zip("abcdefgh", "bcdefghi"))
