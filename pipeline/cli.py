@@ -30,6 +30,7 @@ SUBCOMMANDS = [
     (("tokenizer", "train"), "tokenizer.train", "add_arguments", "main", "train a SentencePiece tokenizer"),
     (("train",), "pipeline.train", "add_arguments", "main", "train a small GPT on tokenized shards"),
     (("report",), "pipeline.report", "add_arguments", "main", "write RUN_DIR/report.html and report.json"),
+    (("audit",), "pipeline.audit", "add_arguments", "main", "what each drop rule costs, on labelled documents"),
 ]
 
 

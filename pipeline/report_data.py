@@ -3,7 +3,8 @@
 `collect(run_dir, opts) -> dict` reads `summary.json` (required), samples `documents/` and `rejected/`
 Parquet files with bounded memory (only the columns it needs, the first rows of each file, at most
 `opts.sample_rows` per side), and reads the optional outputs of later stages (dedup, mix, tokenizer, tokens,
-train). A stage whose output is absent comes back as `None`; the HTML shows it as "not run".
+train). For a run scored in full (`execution.score_all`) it counts, from the small `reason`/`step`/`drop_reasons`
+columns of every rejected row, what each rule would drop and what only it drops (`pipeline.audit.rule_counts`). A stage whose output is absent comes back as `None`; the HTML shows it as "not run".
 Histograms are computed here, so the plots and the JSON carry the same numbers. Used by `pipeline.report`.
 """
 
@@ -23,6 +24,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from pipeline.atomic import read_json
+from pipeline.audit import rule_counts, score_all_of
 from pipeline.report_thresholds import find_thresholds, perplexity_cutoffs
 
 # Columns of documents/ and rejected/ that are not scores (contract in DESIGN.md).
@@ -339,6 +341,8 @@ def collect(run_dir: Path, opts) -> dict:
             {"stage": "kept", "documents": summary.get("documents_kept", 0), "bytes": summary.get("bytes_kept")},
         ],
         "drops": reasons,
+        # every rule that would drop each document, when the run scored every document with every step
+        "rules": rule_counts(run_dir, config) if score_all_of(summary) else None,
         "near_threshold": [{**t, "examples": examples} for t, examples in zip(thresholds, near)],
         "distributions": distributions,
         "sample": {"kept_rows": int(kept.get(CHARS, np.empty(0)).size), "dropped_rows": int(dropped.get(CHARS, np.empty(0)).size),

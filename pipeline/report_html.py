@@ -103,7 +103,7 @@ def _drops(f: dict) -> str:
             for d in drops]
     out = [img(plots.drop_reasons(drops), "drop reasons"),
            table(["reason", "step", "documents", "share of input", "share of dropped"], rows, {2, 3, 4}),
-           "<h3>Examples of dropped documents</h3>"]
+           _rules(f.get("rules")), "<h3>Examples of dropped documents</h3>"]
     for d in drops:
         out.append(f"<details open><summary>{esc(d['reason'])} ({num(d['count'])})</summary>")
         for ex in d["examples"]:
@@ -125,6 +125,19 @@ def _drops(f: dict) -> str:
                 out.append(snippet(ex["snippet"], "kept", f"id {ex['id']} · {t['column']} = {num(ex['score'])}"))
             out.append("</details>")
     return "".join(out)
+
+
+def _rules(rules: list[dict] | None) -> str:
+    """The per-rule table of a run scored in full (execution.score_all); "" for any other run."""
+    if not rules:
+        return ""
+    rows = [[r["reason"], r["step"] or "–", num(r["any"]), num(r["only"]), num(r["first"])] for r in rules]
+    note = ('<p class="note">Scored in full (execution.score_all): every rule ran on every document, so a document '
+            "counts for every rule that would drop it. <em>only it</em>: no other rule would drop it (what the rule "
+            "alone removes); <em>as first rule</em>: the drop reason above. What each rule costs on labelled "
+            "documents: <code>pipeline audit RUN_DIR --labels FILE</code>.</p>")
+    return Raw("<h3>Every rule that would drop each document</h3>" + note
+               + table(["rule", "step", "would drop", "only it", "as first rule"], rows, {2, 3, 4}))
 
 
 def _distributions(f: dict) -> str:

@@ -33,6 +33,7 @@ LENGTH_ALIASES = {
 # Step arguments shaped like `max_X` that cut the input a model sees rather than decide a drop.
 NOT_THRESHOLDS = {
     "language_id_v1": {"max_chars"},  # fastText reads only the first max_chars characters
+    "quality_score_v1": {"max_chars"},  # the classifier reads only the first max_chars characters
 }
 
 

@@ -42,6 +42,7 @@ STEP_MODULES = (
 )
 
 _REGISTRY: dict[str, type] = {}
+_loaded = False
 
 
 @dataclass(frozen=True)
@@ -67,15 +68,10 @@ class Decision:
         if self.direction not in ("min", "max"):
             raise ValueError(f"Decision({self.param!r}): direction must be 'min' or 'max', not {self.direction!r}")
 
-    def drops(self, value: float, threshold: float) -> bool:
-        """Whether a score `value` is on the dropped side of `threshold` (the step's own comparison)."""
-        return value < threshold if self.direction == "min" else value > threshold
-
 
 def declared_decisions(cls: type | None) -> tuple[Decision, ...]:
     """The decisions a step class declares (() for none, or for a step the registry does not know)."""
     return tuple(getattr(cls, "decisions", ()) or ()) if cls is not None else ()
-_loaded = False
 
 
 def register_step(name: str) -> Callable[[type], type]:
@@ -93,18 +89,26 @@ def register_step(name: str) -> Callable[[type], type]:
 
 
 def _check_decisions(name: str, cls: type) -> None:
-    """A declared decision names an argument of the step and a column it writes: a typo would otherwise make
-    the audit silently measure nothing."""
+    """A declared decision names arguments of the step: a typo would otherwise make the audit silently
+    measure nothing. (Its column is checked once every step module is loaded: see `registry`.)"""
     params = inspect.signature(cls.__init__).parameters
-    columns = getattr(cls, "columns", {}) or {}
     for d in declared_decisions(cls):
         if not isinstance(d, Decision):
             raise RuntimeError(f"step {name}: decisions holds {d!r}, not a Decision")
         for param in (d.param, *(key for key, _ in d.requires)):
             if param not in params:
                 raise RuntimeError(f"step {name}: decision on {d.param!r} names {param!r}, not an argument of {cls.__name__}")
-        if d.column not in columns:
-            raise RuntimeError(f"step {name}: decision on {d.param!r} names column {d.column!r}, not in its columns")
+
+
+def _check_decision_columns(reg: dict[str, type]) -> None:
+    """A decision's column is one some step writes (its own, or an earlier step's: quality_filter_v1 decides
+    on quality_score_v1's quality_score)."""
+    written = {c for cls in reg.values() for c in (getattr(cls, "columns", {}) or {})}
+    for name, cls in reg.items():
+        for d in declared_decisions(cls):
+            if d.column not in written:
+                raise RuntimeError(f"step {name}: decision on {d.param!r} names column {d.column!r}, "
+                                   "which no registered step writes")
 
 
 def registry() -> dict[str, type]:
@@ -116,6 +120,7 @@ def registry() -> dict[str, type]:
             except ModuleNotFoundError as e:  # a step module not written yet must not break the others
                 if e.name != mod:
                     raise
+        _check_decision_columns(_REGISTRY)
         _loaded = True
     return _REGISTRY
 
