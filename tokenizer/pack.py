@@ -9,6 +9,12 @@ they land in the same split), and packs each split's token stream into rows of e
 row of each shard is returned to the driver instead of being dropped: `write_token_shards` packs those tails in
 shard order into one more shard, and only the final remainder (< seq_len + 1 tokens per split) is lost.
 
+The tokenizer is the trained SentencePiece model, or an existing one (`tokenize.tokenizer`, see
+`tokenizer.external`: a SentencePiece model or a Hugging Face tokenizer.json), whose vocabulary size sets the
+dtype and whose EOS id (and BOS id with `add_bos`) frame each document. `formats` names what is written:
+"arrow" (these shards, the default) and "megatron" (Megatron-LM's indexed datasets, `tokenizer.megatron`);
+the manifest describes both, with checksums.
+
 The same inputs, tokenizer and seed give byte-identical shards whatever the executor. Without documents
 (no tokenizer was trained) `write_empty_manifest` writes a manifest with zero counts and no shards.
 """
@@ -25,6 +31,7 @@ import pyarrow as pa
 from pipeline.atomic import atomic_path, write_json
 from pipeline.mix import iter_text_batches, unit_hash
 from pipeline.models import cached
+from tokenizer import megatron
 
 SPLITS = ("train", "val")
 # Rows per Arrow record batch: 1024 rows of 513 uint16 tokens is ~1 MB, small enough to bound task memory.
@@ -51,6 +58,24 @@ def _load_sp(path: str):
     import sentencepiece as spm
 
     return spm.SentencePieceProcessor(model_file=path)
+
+
+def _load_hf(path: str):
+    from tokenizer.external import ExternalTokenizer
+
+    return ExternalTokenizer("huggingface", path)
+
+
+def load_tokenizer(kind: str, path: str, sha256: str = ""):
+    """(encode(texts) -> list of id lists, vocabulary size) of the tokenizer file, cached per worker."""
+    # The hash is part of the cache key: a tokenizer retrained at the same path must not hit a stale cache entry
+    # in a reused worker process.
+    if kind == "sentencepiece":
+        sp = cached(f"sentencepiece {sha256}", path, _load_sp)
+        # One thread: the executor gives each task one CPU.
+        return (lambda texts: sp.encode(texts, out_type=int, num_threads=1)), sp.get_piece_size()
+    tok = cached(f"tokenizer.json {sha256}", path, _load_hf)
+    return tok.encode, tok.vocab_size
 
 
 class Packer:
@@ -100,43 +125,61 @@ class Packer:
 
 
 def encode_shard(doc_path: str, tokenizer_path: str, out_dir: str, index: int, seq_len: int, val_fraction: float,
-                 seed: int, eos_id: int, batch_rows: int = 1000, tokenizer_sha256: str = "") -> dict:
-    """Encode and pack one document shard into train/val Arrow files; return per-split counts and tails."""
-    # The hash is part of the cache key: a tokenizer retrained at the same path must not hit a stale cache entry
-    # in a reused worker process.
-    sp = cached(f"sentencepiece {tokenizer_sha256}", tokenizer_path, _load_sp)
-    schema = shard_schema(seq_len, sp.get_piece_size())
-    packers = {s: Packer(Path(out_dir) / f"{s}-{index:05d}.arrow", schema, seq_len + 1) for s in SPLITS}
+                 seed: int, eos_id: int, batch_rows: int = 1000, tokenizer_sha256: str = "",
+                 tokenizer_kind: str = "sentencepiece", bos_id: int | None = None,
+                 formats: tuple[str, ...] = ("arrow",)) -> dict:
+    """Encode one document shard into its train/val Arrow files (per-split counts and tails) and, with
+    "megatron" in `formats`, its Megatron part datasets (under "megatron": per-split prefix and counts)."""
+    encode, vocab_size = load_tokenizer(tokenizer_kind, tokenizer_path, tokenizer_sha256)
+    packers = {}
+    if "arrow" in formats:
+        schema = shard_schema(seq_len, vocab_size)
+        packers = {s: Packer(Path(out_dir) / f"{s}-{index:05d}.arrow", schema, seq_len + 1) for s in SPLITS}
+    parts = {}
+    if "megatron" in formats:
+        dtype = megatron.token_dtype(vocab_size)
+        parts = {s: megatron.PartWriter(Path(out_dir) / "megatron" / "parts" / f"{s}-{index:05d}", dtype)
+                 for s in SPLITS}
     row = 0
     for texts, ids in iter_text_batches(doc_path, batch_rows=batch_rows):
-        # One thread: the executor gives each task one CPU.
-        encoded = sp.encode(texts, out_type=int, num_threads=1)
+        encoded = encode(texts)
         for doc_id, toks in zip(ids, encoded):
             key = doc_id if doc_id is not None else f"{os.path.basename(doc_path)}/{row}"
             row += 1
             if not toks:
                 continue
             split = "val" if unit_hash(seed, "split", key) < val_fraction else "train"
+            if bos_id is not None:
+                toks.insert(0, bos_id)
             toks.append(eos_id)
-            packers[split].add(toks)
-    return {s: packers[s].close() for s in SPLITS}
+            if packers:
+                packers[split].add(toks)
+            if parts:
+                parts[split].add(toks)
+    out = {s: packers[s].close() for s in packers}
+    if parts:
+        out["megatron"] = {s: parts[s].close() for s in SPLITS}
+    return out
 
 
 def write_token_shards(doc_files: list[str], tokenizer_path: str, out_dir: Path, *, seq_len: int,
-                       val_fraction: float, seed: int, eos_id: int, executor, batch_rows: int = 1000) -> dict:
-    """Encode every document shard as one task, pack the tails, write `manifest.json`; return the manifest."""
-    import sentencepiece as spm
-
+                       val_fraction: float, seed: int, eos_id: int, executor, batch_rows: int = 1000,
+                       tokenizer_kind: str = "sentencepiece", bos_id: int | None = None,
+                       formats: tuple[str, ...] = ("arrow",), extra: dict | None = None) -> dict:
+    """Encode every document shard as one task, pack the tails, merge the Megatron parts (with "megatron" in
+    `formats`), write `manifest.json` (`extra` keys added to it); return the manifest."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    vocab_size = spm.SentencePieceProcessor(model_file=tokenizer_path).get_piece_size()
     tokenizer_sha256 = sha256_file(tokenizer_path)
-    items = [(f, tokenizer_path, str(out_dir), i, seq_len, val_fraction, seed, eos_id, batch_rows, tokenizer_sha256)
+    vocab_size = load_tokenizer(tokenizer_kind, tokenizer_path, tokenizer_sha256)[1]
+    formats = tuple(formats)
+    items = [(f, tokenizer_path, str(out_dir), i, seq_len, val_fraction, seed, eos_id, batch_rows, tokenizer_sha256,
+              tokenizer_kind, bos_id, formats)
              for i, f in enumerate(doc_files)]
     results = executor.map(encode_shard, items, "tokenize: encode + pack")
 
     shards, splits = [], {}
-    for split in SPLITS:
+    for split in SPLITS if "arrow" in formats else ():
         tails = Packer(out_dir / f"{split}-{len(doc_files):05d}.arrow", shard_schema(seq_len, vocab_size), seq_len + 1)
         documents = 0
         for res in results:
@@ -157,19 +200,68 @@ def write_token_shards(doc_files: list[str], tokenizer_path: str, out_dir: Path,
         sequences = sum(s["sequences"] for s in shards if s["split"] == split)
         splits[split] = {"documents": documents, "tokens": tokens, "sequences": sequences,
                          "tokens_dropped": tokens - sequences * (seq_len + 1)}
+    if "arrow" not in formats:  # the same counts, from the Megatron parts (one sequence per document)
+        splits = {split: {key: sum(r["megatron"][split][key] for r in results) for key in ("documents", "tokens")}
+                  for split in SPLITS}
     _remove_stale_shards(out_dir, {s["file"] for s in shards})
+    megatron_section = _merge_megatron(results, out_dir, vocab_size) if "megatron" in formats else None
+    if megatron_section is None:
+        _remove_stale_megatron(out_dir)
     manifest = {
         "tokenizer": os.path.relpath(tokenizer_path, out_dir), "tokenizer_sha256": tokenizer_sha256,
         "vocab_size": vocab_size, "dtype": str(token_type(vocab_size)), "eos_id": eos_id,
         "seq_len": seq_len, "row_tokens": seq_len + 1, "seed": seed, "val_fraction": val_fraction,
         "documents": sum(s["documents"] for s in splits.values()),
         "tokens": sum(s["tokens"] for s in splits.values()),
-        "sequences": sum(s["sequences"] for s in splits.values()),
+        # Arrow rows; without "arrow" in formats there are none, and the Megatron counts are under "megatron".
+        "sequences": sum(s.get("sequences", 0) for s in splits.values()),
         "splits": splits, "shards": shards,
         "inputs": [os.path.basename(f) for f in doc_files],
     }
+    manifest.update(extra or {})
+    if formats != ("arrow",):
+        manifest["formats"] = list(formats)
+    if megatron_section is not None:
+        manifest["megatron"] = megatron_section
     write_json(out_dir / "manifest.json", manifest)
     return manifest
+
+
+def _merge_megatron(results: list[dict], out_dir: Path, vocab_size: int) -> dict:
+    """Concatenate each split's part datasets in shard order; the manifest's "megatron" section."""
+    dtype = megatron.token_dtype(vocab_size)
+    section = {"dtype": dtype.name, "layout": "one sequence per document, EOS-terminated", "splits": {}}
+    for split in SPLITS:
+        prefixes = [r["megatron"][split]["prefix"] for r in results if r["megatron"][split]["prefix"]]
+        counts = megatron.merge_parts(prefixes, out_dir / "megatron" / split, dtype)
+        entry = {"prefix": f"megatron/{split}" if prefixes else None, "documents": counts["documents"],
+                 "sequences": counts["documents"], "tokens": counts["tokens"]}
+        if prefixes:
+            for ext in ("bin", "idx"):
+                entry[f"{ext}_sha256"] = sha256_file(out_dir / "megatron" / f"{split}.{ext}")
+        else:  # Megatron cannot memory-map an empty .bin: an empty split has no files
+            for ext in ("bin", "idx"):
+                (out_dir / "megatron" / f"{split}.{ext}").unlink(missing_ok=True)
+        section["splits"][split] = entry
+    parts = out_dir / "megatron" / "parts"
+    if parts.is_dir() and not any(parts.iterdir()):
+        parts.rmdir()
+    return section
+
+
+def _remove_stale_megatron(out_dir: Path) -> None:
+    """An earlier run's Megatron files, when this run writes none (only the names a run writes)."""
+    root = out_dir / "megatron"
+    if not root.is_dir():
+        return
+    for split in SPLITS:
+        for ext in ("bin", "idx"):
+            (root / f"{split}.{ext}").unlink(missing_ok=True)
+            for part in (root / "parts").glob(f"{split}-[0-9][0-9][0-9][0-9][0-9].{ext}"):
+                part.unlink()
+    for d in (root / "parts", root):
+        if d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
 
 
 def _remove_stale_shards(out_dir: Path, keep: set[str]) -> None:
@@ -179,11 +271,13 @@ def _remove_stale_shards(out_dir: Path, keep: set[str]) -> None:
 
 
 def write_empty_manifest(doc_files: list[str], out_dir: Path, *, seq_len: int, val_fraction: float, seed: int,
-                         eos_id: int) -> dict:
+                         eos_id: int, formats: tuple[str, ...] = ("arrow",), extra: dict | None = None) -> dict:
     """`manifest.json` of a run with no documents to encode: zero counts, no shards, "note": "no documents"."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_shards(out_dir, set())
+    _remove_stale_megatron(out_dir)
+    formats = tuple(formats)
     manifest = {
         "note": "no documents", "tokenizer": None, "tokenizer_sha256": None, "vocab_size": 0, "dtype": None,
         "eos_id": eos_id, "seq_len": seq_len, "row_tokens": seq_len + 1, "seed": seed, "val_fraction": val_fraction,
@@ -191,5 +285,11 @@ def write_empty_manifest(doc_files: list[str], out_dir: Path, *, seq_len: int, v
         "splits": {s: {"documents": 0, "tokens": 0, "sequences": 0, "tokens_dropped": 0} for s in SPLITS},
         "shards": [], "inputs": [os.path.basename(f) for f in doc_files],
     }
+    manifest.update(extra or {})
+    if formats != ("arrow",):
+        manifest["formats"] = list(formats)
+    if "megatron" in formats:
+        manifest["megatron"] = {"dtype": None, "layout": "one sequence per document, EOS-terminated", "splits": {
+            s: {"prefix": None, "documents": 0, "sequences": 0, "tokens": 0} for s in SPLITS}}
     write_json(out_dir / "manifest.json", manifest)
     return manifest

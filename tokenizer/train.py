@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from pipeline.atomic import atomic_path, write_json
 from pipeline.errors import ConfigError, RunError
@@ -32,9 +32,18 @@ from pipeline.mix import iter_text_batches, unit_hash
 UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
 
 
+# Keys that only shape training: with an existing tokenizer (`tokenizer:`) setting one is an error, not ignored.
+TRAINING_KEYS = ("vocab_size", "model_type", "character_coverage", "byte_fallback", "user_defined_symbols",
+                 "newline_piece", "unk_piece", "bos_piece", "eos_piece", "sample_documents", "input_sentence_size",
+                 "max_sentence_chars", "num_threads")
+
+
 class TokenizerConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    # An existing tokenizer to use instead of training one (tokenizer/external.py): a Hugging Face
+    # tokenizer.json, a SentencePiece .model, or a directory holding one. None (default): train our own.
+    tokenizer: str | None = None
     # 8000 suits the small sample runs and a few-million-parameter model; a production Korean vocabulary is
     # larger (32k-64k). Above 65536 the token shards switch from uint16 to uint32.
     vocab_size: int = Field(default=8000, ge=64)
@@ -60,6 +69,23 @@ class TokenizerConfig(BaseModel):
     max_sentence_chars: int = Field(default=1200, ge=16)
     num_threads: int | None = Field(default=None, ge=1)
     batch_rows: int = Field(default=1000, ge=1)
+
+    @field_validator("tokenizer")
+    @classmethod
+    def _tokenizer_exists(cls, value: str | None) -> str | None:
+        if value is not None:
+            from tokenizer.external import load, resolve_path
+
+            load(*resolve_path(value))  # a file that does not load fails here, at validation
+        return value
+
+    @field_validator(*TRAINING_KEYS)
+    @classmethod
+    def _training_only(cls, value, info: ValidationInfo):
+        # Validators of fields run only for keys given in the config, so this fires only when one is set.
+        if info.data.get("tokenizer") is not None:
+            raise ValueError("not used with tokenizer: (an existing tokenizer is used as it is, nothing is trained)")
+        return value
 
 
 def run_input_files(run_dir: str | os.PathLike) -> tuple[str, list[str]]:
@@ -105,14 +131,37 @@ def _chunks(line: str, limit: int):
         yield line
 
 
+def heldout_probability(want: int, n_docs: int) -> float:
+    # Each document is a seeded coin flip; the held-out probability has a margin of 3 standard deviations (+5)
+    # so that `want` documents are found, and is capped at half the corpus for tiny inputs.
+    return min(0.5, (want + 3 * math.sqrt(want) + 5) / n_docs) if want and n_docs > 1 else 0.0
+
+
+def heldout_texts(files: list[str], cfg: TokenizerConfig, n_docs: int) -> list[str]:
+    """The held-out documents `write_sample` would set aside, without writing a sample: the figures of an
+    existing tokenizer are measured on the same documents as those of a trained one."""
+    p_heldout = heldout_probability(cfg.heldout_documents, n_docs)
+    seen: set[str] = set()
+    heldout: list[str] = []
+    row = 0
+    for f in files:
+        for texts, ids in iter_text_batches(f, batch_rows=cfg.batch_rows):
+            for text, doc_id in zip(texts, ids):
+                key = doc_id if doc_id is not None else f"{os.path.basename(f)}/{row}"
+                row += 1
+                if unit_hash(cfg.seed, "tokenizer", key) >= 1.0 - p_heldout and key not in seen:
+                    seen.add(key)
+                    heldout.append(text)
+                    if len(heldout) >= cfg.heldout_documents:
+                        return heldout
+    return heldout
+
+
 def write_sample(files: list[str], sample_txt: Path, cfg: TokenizerConfig, n_docs: int) -> tuple[list[str], int]:
     """Stream the training sample's lines to `sample_txt`; return (held-out texts, sampled documents).
 
     `n_docs` (> 0) is `count_documents(files, cfg)`, counted once by the caller."""
-    # Each document is a seeded coin flip; the held-out probability has a margin of 3 standard deviations (+5)
-    # so that `heldout_documents` are found, and is capped at half the corpus for tiny inputs.
-    want = cfg.heldout_documents
-    p_heldout = min(0.5, (want + 3 * math.sqrt(want) + 5) / n_docs) if want and n_docs > 1 else 0.0
+    p_heldout = heldout_probability(cfg.heldout_documents, n_docs)
     # The held-out share is taken from the top of [0, 1) and the sample from the bottom: disjoint by construction.
     p_sample = min(1.0 - p_heldout, cfg.sample_documents / n_docs)
     seen: set[str] = set()  # the mix repeats documents under the same id; sample each once
@@ -211,6 +260,8 @@ def train_tokenizer(files: list[str], out_dir: Path, cfg: TokenizerConfig) -> di
     """Train on `files`; with no documents in them, write stats.json saying so and remove an earlier model."""
     import sentencepiece as spm
 
+    if cfg.tokenizer is not None:
+        raise ConfigError("tokenizer training: an existing tokenizer is configured (tokenize.tokenizer); nothing to train")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     symbols = list(cfg.user_defined_symbols) + (["\n"] if cfg.newline_piece and "\n" not in cfg.user_defined_symbols else [])
