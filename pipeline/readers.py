@@ -157,7 +157,7 @@ def _read_warc(path: str, cfg: InputConfig) -> Iterator[RawRecord]:
                         f"Content-Length {record.rec_headers.get_header('Content-Length')}: "
                         + ("the record ends before it" if short else "the record goes on after it"),
                         truncated=short and gz is None)
-                    damaged, tail = rec, (payload or b"") if it.bad_end else b""
+                    damaged, tail = rec, payload or b""
                     break
                 if rec is not None:
                     _classify(rec, record, rtype, payload)
@@ -165,25 +165,25 @@ def _read_warc(path: str, cfg: InputConfig) -> Iterator[RawRecord]:
             if damage is None:  # this stream ended cleanly: the next gzip member, or the end of the file
                 stream = gz if gz is not None and gz.next_member() else None
                 continue
+            if isinstance(damage, TruncatedInput):
+                # A damaged gzip member: go on at the next member that decompresses (the next record).
+                stream = gz if gz is not None and gz.resync() and gz.next_member() else None
+            else:
+                # A wrong Content-Length or a record warcio cannot parse: go on at the next line that starts a
+                # WARC record (in the damaged payload, where a too-large Content-Length hides the records it
+                # swallowed, then after it), else at the next gzip member.
+                stream = _scan_for_record(tail, it, stream)
+                if stream is not None and isinstance(damage, ContentLengthMismatch):
+                    damage.truncated = False  # records follow: the file does not end inside this one
+                if stream is None and gz is not None and gz.next_member():
+                    stream = gz
             # The damaged record is counted as a document dropped for it.
             if damaged is not None:
                 damaged.drop_reason = _damage_reason(damage)
                 damaged.meta["error"] = f"{type(damage).__name__}: {damage}"[:300]
                 yield damaged
-            if isinstance(damage, TruncatedInput):
-                # A damaged gzip member: go on at the next member that decompresses (the next record).
-                if gz is not None and gz.resync() and gz.next_member():
-                    stream = gz
-                    continue
+            if stream is None and (isinstance(damage, TruncatedInput) or getattr(damage, "truncated", False)):
                 raise PartialShard(f"{path}: stopped after {n} records: {type(damage).__name__}: {damage}", n) from None
-            # A wrong Content-Length or a record warcio cannot parse: go on at the next line that starts a
-            # WARC record (in the damaged payload, where a too-large Content-Length hides the records it
-            # swallowed, then after it), else at the next gzip member.
-            stream = _scan_for_record(tail, it, stream)
-            if stream is None and getattr(damage, "truncated", False):
-                raise PartialShard(f"{path}: stopped after {n} records: {damage}", n) from None
-            if stream is None and gz is not None and gz.next_member():
-                stream = gz
     finally:
         fh.close()
 
