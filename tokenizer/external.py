@@ -180,7 +180,12 @@ def _load(kind: str, path: str, mtime_ns: int) -> ExternalTokenizer:
 
 def load(kind: str, path: str) -> ExternalTokenizer:
     """Loaded once per process and file version (config validation and the stage share it)."""
-    return _load(kind, path, os.stat(path).st_mtime_ns)
+    try:
+        return _load(kind, path, os.stat(path).st_mtime_ns)
+    except ValueError:
+        raise
+    except Exception as e:  # the loaders raise assorted Rust/C++ errors; name the file whatever they are
+        raise ValueError(f"{path}: cannot be loaded as a {kind} tokenizer: {e}") from None
 
 
 def special_id(spec: str, explicit: str | None, key: str, required: bool) -> tuple[int | None, str | None]:
