@@ -45,13 +45,13 @@ PLACEHOLDERS = {k: f"<{k.upper()}>" for k in KINDS}
 # - from the @: that regex, searched, starts at every letter of a long run of address characters and
 #   rescans the run to its end from each (quadratic on "aaaa… @"). Here the local part is read backwards
 #   from each @, at most 64 characters (RFC 5321 4.5.3.1.1), and the domain once forwards (`_EMAIL_DOMAIN`
-#   is anchored at the @ and its labels are split by dots, so it backtracks over one pass at most).
+#   starts right after an @ and its labels are split by dots, so it backtracks over one pass at most).
 # - no lookbehind: addresses glued to Hangul on the left (메일hong@example.kr) are found.
 # - the top-level domain ends where ASCII letters end: `\b` never matched between the TLD and a Korean
 #   particle written straight after it (hong@daum.net로, Hangul is a word character), so those leaked.
 _EMAIL_LOCAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
 _EMAIL_LOCAL_MAX = 64
-_EMAIL_DOMAIN = re.compile(r"[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9_])")
+_EMAIL_DOMAIN = re.compile(r"(?<=@)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9_])")
 
 
 def find_emails(text: str) -> list[tuple[int, int]]:
