@@ -149,7 +149,8 @@ PHONE = re.compile(
 # digit run, only within 20 non-digit characters after a banking word.
 ACCOUNT = re.compile(
     r"(?P<context>계좌|은행|입금|송금|예금주|무통장|농협|신협|새마을금고|우체국|카카오뱅크|케이뱅크|토스뱅크)"
-    r"(?P<gap>[^\d\n<]{0,20}?)"
+    # the gap may hold a "<" ("계좌 <110-...>"), but not a placeholder an earlier kind left (<PHONE>)
+    r"(?P<gap>(?:[^\d\n<]|<(?![A-Z]+>)){0,20}?)"
     r"(?P<number>(?<!\d)(?:\d{2,6}-\d{2,6}-\d{2,7}(?:-\d{1,3})?|\d{10,14})(?![\d-]))"
 )
 

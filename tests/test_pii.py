@@ -138,3 +138,133 @@ def test_kinds_can_be_limited_and_are_validated():
 def test_text_without_digits_or_at_is_returned_as_is():
     text = "숫자가 없는 평범한 문장입니다."
     assert mask(text) is text
+
+
+# --- every kind next to Korean: particles and endings written straight after it, a word straight before it,
+# parentheses and quotes around it. Hangul is a word character, so a `\b` next to it never matches: an e-mail
+# before 로 (hong@daum.net로) leaked until the TLD was made to end where ASCII letters end.
+
+_RRN = with_check_digit("900101123456")
+PII = {  # kind: (what comes before it, the value, its placeholder)
+    "email": ("", "hong.gd@daum.net", "<EMAIL>"),
+    "mobile": ("", "010-1234-5678", "<PHONE>"),
+    "landline": ("", "02-123-4567", "<PHONE>"),
+    "rrn": ("", f"{_RRN[:6]}-{_RRN[6:]}", "<RRN>"),
+    "card": ("", "4111-1111-1111-1111", "<CARD>"),
+    "account": ("입금 계좌 ", "110-123-456789", "<ACCOUNT>"),
+    "ip": ("", "192.168.10.1", "<IP>"),
+}
+
+
+def assert_masked_in(template: str, kind: str) -> None:
+    """`template` with {} where the value goes: masked exactly there and nowhere else."""
+    before, value, placeholder = PII[kind]
+    text = before + template.format(value)
+    assert mask(text) == before + template.format(placeholder), text
+
+
+def _cases(particles):
+    return [(p, kind) for p in particles for kind in PII]
+
+
+@pytest.mark.parametrize("particle, kind", _cases(["로", "으로"]))
+def test_pii_before_instrumental_particle(particle, kind):
+    assert_masked_in("{}" + particle + " 보내 주세요", kind)
+
+
+@pytest.mark.parametrize("particle, kind", _cases(["이", "가"]))
+def test_pii_before_subject_particle(particle, kind):
+    assert_masked_in("{}" + particle + " 바뀌었다", kind)
+
+
+@pytest.mark.parametrize("particle, kind", _cases(["은", "는"]))
+def test_pii_before_topic_particle(particle, kind):
+    assert_masked_in("{}" + particle + " 담당자 번호다", kind)
+
+
+@pytest.mark.parametrize("particle, kind", _cases(["을", "를"]))
+def test_pii_before_object_particle(particle, kind):
+    assert_masked_in("{}" + particle + " 적어 두었다", kind)
+
+
+@pytest.mark.parametrize("particle, kind", _cases(["와", "과"]))
+def test_pii_before_conjunctive_particle(particle, kind):
+    assert_masked_in("{}" + particle + " 주소를 함께 적었다", kind)
+
+
+@pytest.mark.parametrize("particle, kind", _cases(["의"]))
+def test_pii_before_genitive_particle(particle, kind):
+    assert_masked_in("{}" + particle + " 주인", kind)
+
+
+@pytest.mark.parametrize("particle, kind", _cases(["에", "에게", "께"]))
+def test_pii_before_dative_particle(particle, kind):
+    assert_masked_in("{}" + particle + " 문의", kind)
+
+
+@pytest.mark.parametrize("ending, kind", _cases(["입니다", "이에요"]))
+def test_pii_before_copula(ending, kind):
+    assert_masked_in("연락처는 {}" + ending + ".", kind)
+
+
+@pytest.mark.parametrize("word, kind", _cases(["연락처는", "메일은", "번호가", "주소를", "담당자에게", "문의처로", "번호:"]))
+def test_pii_right_after_a_korean_word(word, kind):
+    assert_masked_in(word + "{} 입니다", kind)
+
+
+@pytest.mark.parametrize("left, right, kind", [(lt, rt, kind) for lt, rt in [
+    ("(", ")"), ("(", ")로"), ("[", "]"), ("（", "）"), ("<", ">"), ("연락처(", ")에"),
+] for kind in PII])
+def test_pii_inside_parentheses(left, right, kind):
+    assert_masked_in(left + "{}" + right + " 문의", kind)
+
+
+@pytest.mark.parametrize("left, right, kind", [(lt, rt, kind) for lt, rt in [
+    ('"', '"'), ("'", "'"), ("“", "”"), ("‘", "’"), ("「", "」"), ("『", "』"), ('"', '"로'), ("‘", "’를"),
+] for kind in PII])
+def test_pii_inside_quotes(left, right, kind):
+    assert_masked_in("번호 " + left + "{}" + right + " 참고", kind)
+
+
+def test_landline_in_parentheses_keeps_both_parentheses():
+    # the landline pattern takes "(02) 123-4567" whole; "(02-123-4567)" keeps its opening parenthesis
+    assert mask("콜센터(02-123-4567)를 운영한다") == "콜센터(<PHONE>)를 운영한다"
+    assert mask("(02) 1234-5678로 문의") == "<PHONE>로 문의"
+
+
+@pytest.mark.parametrize("clean", [
+    "이메일 형식(아이디@도메인)으로 적는다.",
+    "트위터 @nasa에서 발표했다.",
+    "a@b.c로 적으면 최상위 도메인이 한 글자라 주소가 아니다.",
+    "user@localhost로는 보낼 수 없다.",
+    "파일은 config.yaml로 저장하고 버전 1.2.3.4로 올렸다.",
+    "2020@3.14159는 숫자다.",
+])
+def test_ascii_next_to_korean_that_is_not_pii_stays(clean):
+    assert mask(clean) == clean
+
+
+def test_email_local_part_is_at_most_64_characters():
+    # RFC 5321: the local part is at most 64 octets; a longer run keeps its head and masks the address
+    assert mask("a" * 100 + "@daum.net로") == "a" * 36 + "<EMAIL>로"
+
+
+def test_email_finder_finds_what_the_reference_regex_finds():
+    import random
+    import re
+
+    from filters.pii import find_emails
+
+    reference = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+                           r"(?![A-Za-z0-9_])")
+    rng = random.Random(0)
+
+    def piece() -> str:
+        local = "".join(rng.choice("ab1.-_%+Z") for _ in range(rng.choice([0, 1, 3, 63, 64, 65])))
+        labels = ["".join(rng.choice("ab1-Zq") for _ in range(rng.randint(0, 4))) for _ in range(rng.randint(1, 3))]
+        tld = "".join(rng.choice("abZ1") for _ in range(rng.randint(0, 4)))
+        return local + "@" + ".".join(labels) + "." + tld + rng.choice(["", "가", "로", "x", "1", "_", "-", ".", " ", "é"])
+
+    for _ in range(20_000):
+        text = rng.choice(["", "메일 ", "(", "a.", "@"]) + "".join(piece() for _ in range(rng.randint(1, 3)))
+        assert find_emails(text) == [m.span() for m in reference.finditer(text)], text
