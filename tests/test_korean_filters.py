@@ -207,3 +207,45 @@ def test_steps_run_in_a_datatrove_pipeline_and_pickle_small():
     assert urls.stats["dropped_url_blocklist"].total == 1
     for step in (boiler, spam, urls):
         assert len(pickle.dumps(step)) < 20_000  # paths, not the loaded data files
+
+
+# --- hostile input: linear time (tests/test_regex_safety.py times every pattern) ------------------------
+
+
+def test_host_and_parents_reads_at_most_253_characters_from_the_right():
+    from filters.korean import host_and_parents
+
+    assert host_and_parents("m.a.example.com") == ["m.a.example.com", "a.example.com", "example.com", "com"]
+    assert host_and_parents("a..b") == ["a..b", ".b", "b"]
+    parents = host_and_parents("a." * 50_000 + "example.com")  # 100 KB: every suffix took 2.5 GB and 18 s
+    assert parents[-2:] == ["example.com", "com"]
+    assert len(parents[0]) <= 253 and len(parents) <= 127
+
+
+def test_host_of_50000_labels_under_a_listed_domain_is_still_dropped():
+    assert UrlBlocklist().filter(doc("본문", "http://" + "a." * 50_000 + "toto-safe-playground.com/")) == (
+        False, "url_blocklist")
+    assert UrlBlocklist().filter(doc("본문", "http://" + "a." * 50_000 + "example.com/")) is True
+
+
+def test_chained_suffixes_match_the_whole_eojeol_term():
+    # suffixes chain (사이트 + 추천): the term still matches, with its own weight, and a long chain is cheap
+    lexicon = load_lexicon("configs/ko_spam_adult.txt")
+    assert lexicon.word_term("강남오피추천사이트추천후기를") == "오피"
+    assert lexicon.token_weight("강남오피추천사이트추천후기를") == lexicon.weights["오피"]
+    assert lexicon.word_term("오피" + "사이트추천" * 2000 + "x") is None
+    assert lexicon.word_term("오피스텔") is None
+    gambling = load_lexicon("configs/ko_spam_gambling.txt")
+    assert gambling.word_term("사설토토사이트추천주소를") == "토토"
+
+
+def test_menu_separator_splits_as_before_and_long_space_runs_are_cheap():
+    assert is_menu_line("정치 | 경제 | 사회 | 문화 | 국제", 4, 12)
+    assert is_menu_line("홈  >  뉴스 >사회> 정치", 4, 12)
+    assert is_menu_line("정치" + " " * 100_000 + "| 경제 | 사회 | 문화", 4, 12)  # a split rescanned the run
+
+
+@pytest.mark.parametrize("line", ["로그인  " * 18 + "!", "공유  " * 18 + "!", "댓글" + " " * 5000 + "!",
+                                  "(" + " " * 5000 + "!", "제보" + " " * 5000 + "!"])
+def test_lines_that_once_backtracked_for_minutes_are_not_boilerplate(line):
+    assert KoBoilerplateLines(max_line_chars=100_000).is_boilerplate(line) is False
