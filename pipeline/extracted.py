@@ -79,9 +79,11 @@ def outcomes(path: str, job: JobConfig, seconds: dict[str, float]) -> Iterator[O
                 if rec.html is not None:
                     html, charset, _clean = decode_html(rec.html, rec.charset_header)
                     rec.meta["charset"] = charset
-                    text = extract(html, ex.extractor)
+                    text = extract(html, ex.extractor, rec.meta, min_chars=min_chars)
                 else:
                     text = nfc(rec.text).strip()
+        except ImportError:  # a missing extractor package is the installation's fault, not the page's
+            raise
         except DocumentTimeout:
             rec.drop_reason, rec.meta["error"] = "extract_timeout", f"over execution.document_timeout_s={timeout}"
         except Exception as e:  # noqa: BLE001 - whatever one page does to a decoder or parser is that page's drop

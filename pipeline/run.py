@@ -47,6 +47,7 @@ def package_versions() -> dict[str, str]:
 
 def merge_shard_stats(all_stats: list[dict]) -> dict:
     dropped: Counter = Counter()
+    fallbacks: Counter = Counter()
     steps: dict[str, dict] = {}
     counters: dict[str, Counter] = {}
     out = {"documents_in": 0, "documents_kept": 0, "bytes_in": 0, "bytes_kept": 0}
@@ -55,6 +56,7 @@ def merge_shard_stats(all_stats: list[dict]) -> dict:
         for k in out:
             out[k] += st[k]
         dropped.update(st["documents_dropped"])
+        fallbacks.update(st.get("extract_fallbacks") or {})
         if st.get("error"):
             failed.append({"shard": st["shard"], "error": st["error"], "partial": st["partial"],
                            "documents_read": st["documents_in"]})
@@ -69,6 +71,7 @@ def merge_shard_stats(all_stats: list[dict]) -> dict:
         agg["counters"] = dict(sorted(counters.get(name, {}).items()))
     out["documents_dropped"] = dict(sorted(dropped.items()))
     out["shards_failed"] = failed
+    out["extract_fallbacks"] = dict(sorted(fallbacks.items()))  # pages whose text came from a fallback extraction
     out["steps"] = steps
     return out
 

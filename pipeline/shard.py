@@ -189,6 +189,7 @@ class ShardRun:
         self.rej_schema = _schema({**REJECTED_BASE, "drop_reasons": str} if self.score_all else REJECTED_BASE,
                                   step_columns)
         self.dropped: Counter = Counter()
+        self.fallbacks: Counter = Counter()
         self.replayed = False  # read from the line-dedup pre-pass's copy (pipeline.extracted)
         self.steps_stats = {n: {"documents_in": 0, "documents_out": 0, "bytes_out": 0, "seconds": 0.0}
                             for n in ["read", "extract", *self.step_names]}
@@ -218,6 +219,8 @@ class ShardRun:
             read_st["bytes_out"] += o.size
             ext_st["documents_in"] += 1
             meta = {"url": redact(rec.url) if rec.url else rec.url, "source": source, "source_shard": shard, **rec.meta}
+            if "extract_fallback" in meta:  # how often the main-content extractor kept too little (pipeline/extract.py)
+                self.fallbacks[meta["extract_fallback"]] += 1
             if o.text is None:
                 rec.meta = meta
                 yield rec, "extract"
@@ -264,6 +267,8 @@ class ShardRun:
                 error, partial = self._redacted(e), True
             except ShardError as e:
                 error = self._redacted(e)
+            except ImportError as e:  # a missing package: every shard would fail the same way
+                raise RunError(f"shard {self.shard_id}: {type(e).__name__}: {e}") from e
             except (DocumentTimeout, Exception) as e:  # noqa: BLE001 - a reader broke on a record it did not expect:
                 # what was read is kept and counted, the shard is reported as partial (never a failed run)
                 error, partial = self._redacted(f"{type(e).__name__}: {e}"), True
@@ -306,6 +311,7 @@ class ShardRun:
             "steps": self.steps_stats,
             "counters": {n: _counters(s) for n, s in zip(self.step_names, self.steps)},
             "seconds": round(time.time() - t0, 3),
+            "extract_fallbacks": dict(sorted(self.fallbacks.items())),
             "extracted_copy": self.replayed,
             "worker_pid": os.getpid(),
         }
