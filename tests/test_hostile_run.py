@@ -170,12 +170,12 @@ def test_extraction_that_raises_or_hangs_drops_only_that_page(tmp_path, monkeypa
 
     real = extracted.extract
 
-    def hostile_extract(html, extractor):
+    def hostile_extract(html, extractor, *args, **kwargs):
         if "BOOM" in html:
             raise MemoryError("a page that blew up")
         if "SLOW" in html:
             time.sleep(60)
-        return real(html, extractor)
+        return real(html, extractor, *args, **kwargs)
 
     monkeypatch.setattr(extracted, "extract", hostile_extract)
     write_warc(tmp_path / "a.warc.gz", [{"url": "http://a/1", "body": html_page("서울", KO)},
