@@ -35,7 +35,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate, find_duplicates
 
 from filters.ko_patterns import ELLIPSIS, load_word_list, sentence_ends
-from pipeline.steps import register_step
+from pipeline.steps import Decision, register_step
 from pipeline.text import lines, words
 
 STOPWORDS_PATH = "configs/ko_stopwords.txt"
@@ -83,6 +83,9 @@ class GopherRepetitionKo(BaseFilter):
 
     name = "👯 Gopher repetition (ko)"
     columns: ClassVar[dict[str, type]] = {"dup_line_frac": float}
+    decisions: ClassVar[tuple[Decision, ...]] = (
+        Decision("dup_line_frac", "dup_line_frac", "max", "gopher_rep_dup_line_frac"),
+    )
 
     def __init__(
         self,
@@ -166,6 +169,12 @@ class GopherQualityKo(BaseFilter):
         "letter_eojeol_ratio": float,
         "stop_word_types": int,
     }
+    decisions: ClassVar[tuple[Decision, ...]] = (
+        Decision("min_avg_eojeol_len", "avg_eojeol_len", "min", "gopher_ko_short_eojeol"),
+        Decision("max_avg_eojeol_len", "avg_eojeol_len", "max", "gopher_ko_long_eojeol"),
+        Decision("min_letter_eojeol_ratio", "letter_eojeol_ratio", "min", "gopher_ko_few_letter_eojeol"),
+        Decision("min_stop_words", "stop_word_types", "min", "gopher_ko_few_stop_words"),
+    )
 
     def __init__(
         self,
@@ -362,6 +371,10 @@ class FineWebQualityKo(BaseFilter):
 
     name = "🍷 FineWeb quality (ko)"
     columns: ClassVar[dict[str, type]] = {"line_punct_ratio": float, "char_dup_ratio": float}
+    decisions: ClassVar[tuple[Decision, ...]] = (
+        Decision("line_punct_thr", "line_punct_ratio", "min", "fineweb_ko_line_punct_ratio"),
+        Decision("char_duplicates_ratio", "char_dup_ratio", "max", "fineweb_ko_char_dup_ratio"),
+    )
 
     def __init__(
         self,

@@ -17,7 +17,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from pipeline.models import cached, resolve_model_path
-from pipeline.steps import register_step
+from pipeline.steps import Decision, register_step
 
 
 def _load_fasttext(path: str):
@@ -31,6 +31,10 @@ def _load_fasttext(path: str):
 class LanguageID(BaseFilter):
     name = "🌐 Language ID (fastText lid.176)"
     columns: ClassVar[dict[str, type]] = {"language": str, "language_score": float, "language_ko_score": float}
+    # `language_not_kept` depends on the `languages` list, not on a number: no decision to sweep.
+    decisions: ClassVar[tuple[Decision, ...]] = (
+        Decision("min_score", "language_score", "min", "language_low_score"),
+    )
 
     def __init__(
         self,

@@ -32,7 +32,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from pipeline.errors import ConfigError
 from pipeline.models import cached, resolve_model_path
-from pipeline.steps import Annotator, register_step
+from pipeline.steps import Annotator, Decision, register_step
 from pipeline.text import nfc
 
 POSITIVE_LABEL = "__label__curated"
@@ -114,6 +114,9 @@ class QualityFilter(BaseFilter):
 
     name = "⭐ quality filter"
     columns: ClassVar[dict[str, type]] = {}
+    decisions: ClassVar[tuple[Decision, ...]] = (
+        Decision("threshold", "quality_score", "min", "quality_classifier", requires=(("mode", "threshold"),)),
+    )
 
     def __init__(
         self,

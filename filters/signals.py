@@ -30,7 +30,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from filters.ko_patterns import sentence_ends
-from pipeline.steps import Annotator, register_step
+from pipeline.steps import Annotator, Decision, register_step
 from pipeline.text import hangul_ratio, lines, words
 
 SENTENCE_ENDINGS_PATH = "configs/ko_sentence_endings.txt"
@@ -102,6 +102,12 @@ class KoQualityFilter(BaseFilter):
 
     name = "🇰🇷 Korean quality"
     columns: ClassVar[dict[str, type]] = SIGNAL_COLUMNS  # written too when ko_signals_v1 did not run
+    decisions: ClassVar[tuple[Decision, ...]] = (
+        Decision("min_hangul_ratio", "hangul_ratio", "min", "ko_low_hangul_ratio"),
+        Decision("max_jamo_run_ratio", "jamo_run_ratio", "max", "ko_jamo_spam"),
+        Decision("max_emoticon_ratio", "emoticon_ratio", "max", "ko_emoticon_spam"),
+        Decision("min_sentence_end_ratio", "sentence_end_ratio", "min", "ko_few_sentence_endings"),
+    )
 
     def __init__(
         self,
