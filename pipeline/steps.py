@@ -39,6 +39,7 @@ STEP_MODULES = (
     "filters.pii",
     "filters.perplexity",
     "filters.quality",
+    "filters.decontaminate",
 )
 
 _REGISTRY: dict[str, type] = {}
