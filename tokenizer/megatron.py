@@ -91,7 +91,7 @@ class PartWriter:
         self.pending_tokens = 0
         self._ctx = self._fh = None
 
-    def add(self, ids: list[int]) -> None:
+    def add(self, ids) -> None:
         self.pending.append(np.asarray(ids, dtype=self.dtype))
         self.pending_tokens += len(ids)
         self.lengths.append(len(ids))
