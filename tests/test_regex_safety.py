@@ -35,6 +35,9 @@ N = {n}
 def report(name, label, fn, build):
     small = A.timed(fn, build(N), repeat=3)
     large = A.timed(fn, build(8 * N), repeat=3)
+    if large > {floor} and large > {ratio} * small:  # measured again before it counts: the machine is shared
+        small = min(small, A.timed(fn, build(N), repeat=7))
+        large = min(large, A.timed(fn, build(8 * N), repeat=7))
     print(json.dumps({{"name": name, "input": label, "small": small, "large": large}}), flush=True)
 if {known}:
     for name, fn, build in A.known_cases():
@@ -49,7 +52,7 @@ else:
 
 
 def _scan(known: bool, timeout_s: float = 120) -> list[dict]:
-    code = _SCAN.format(n=N, known=known)
+    code = _SCAN.format(n=N, known=known, floor=NOISE_FLOOR_S, ratio=MAX_RATIO)
     try:
         r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as e:
