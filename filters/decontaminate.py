@@ -61,7 +61,7 @@ comma-separated). Counters: `matches:<benchmark>` (documents with an n-gram of t
 # (pipeline/steps.py), which must be the `Benchmarks` type itself, not a string naming it.
 import csv
 import gzip
-import io
+import itertools
 import json
 import os
 import unicodedata
@@ -101,8 +101,7 @@ def _json_records(path: str) -> Iterator[dict]:
         if head == "[":  # a .json file holding one array of records
             yield from json.loads(head + f.read())
             return
-        first = head + f.readline()
-        for line in (first, *f) if first.strip() else f:
+        for line in itertools.chain([head + f.readline()], f):
             if line.strip():
                 yield json.loads(line)
 
@@ -214,6 +213,7 @@ _BASE = 0x9E3779B97F4A7C15  # odd, so a unit mod 2^64
 # B^k mod 2^64 for the position of a character inside an eojeol (numpy's uint64 products wrap mod 2^64)
 _POW = np.concatenate(([np.uint64(1)], np.cumprod(np.full(4095, _BASE, np.uint64)))).astype(np.uint64)
 _SEP = "\x00"  # joins the texts of an index batch; a separator like any control character
+_CHUNK_CHARS = 1 << 20  # documents longer than this are looked up in overlapping chunks
 
 
 def _table() -> np.ndarray:
@@ -396,6 +396,12 @@ class Decontaminate(BaseFilter):
         _unique_names(self.benchmarks)
         self.unit, self.ngram = unit, ngram
         self.window_chars, self.min_piece_chars, self.max_pieces = window_chars, min_piece_chars, max_pieces
+        # Indexed here, where the worker builds its steps (pipeline/shard.py, once per process; the indexes are
+        # cached by `pipeline.models.cached`, not held by the step), not on the first document: 50,000 questions
+        # take ~2.5 s (bench/decontaminate.py), a large benchmark set more than the per-document time budget
+        # (execution.document_timeout_s), which would then drop every document as step_timeout.
+        for bench in self.benchmarks:
+            self.index(bench)
 
     def index(self, bench: Benchmark) -> NgramIndex:
         kind = f"benchmark {bench.name} ({self.unit} {self.ngram}-grams of {','.join(bench.columns)})"
@@ -403,7 +409,24 @@ class Decontaminate(BaseFilter):
                       lambda p: NgramIndex(build_index(benchmark_texts(p, bench.columns), self.unit, self.ngram)))
 
     def matches(self, text: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """(starts, ends) in `text` of each matched n-gram, and the benchmarks matched."""
+        """(starts, ends) in `text` of each matched n-gram, and the benchmarks matched (in config order)."""
+        if len(text) <= _CHUNK_CHARS:
+            return self._matches(text)
+        # A long document in overlapping chunks: ~50 bytes of numpy arrays per character otherwise. An n-gram
+        # that starts in a chunk is found in it unless it spans more than `overlap` characters (n tokens with
+        # ~60 separator characters around each); one found in two chunks is counted once.
+        overlap = 64 * self.ngram
+        found, names = [], set()
+        for a in range(0, len(text), _CHUNK_CHARS):
+            st, en, nm = self._matches(text[a:a + _CHUNK_CHARS + overlap])
+            found.append((st + a, en + a))
+            names.update(nm)
+            if a + _CHUNK_CHARS + overlap >= len(text):
+                break
+        starts, first = np.unique(np.concatenate([f[0] for f in found]), return_index=True)
+        return starts, np.concatenate([f[1] for f in found])[first], [b.name for b in self.benchmarks if b.name in names]
+
+    def _matches(self, text: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         values, starts, ends = tokens(text, self.unit)
         h = ngram_hashes(values, self.ngram)
         hit = np.zeros(h.size, bool)

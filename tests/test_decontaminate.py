@@ -255,3 +255,26 @@ def test_duplicate_benchmark_names_and_no_benchmarks_are_config_errors(tmp_path,
     assert r.returncode == 2 and "benchmark name 'kmmlu' is used twice" in r.stderr, r.stderr
     r = cli("validate", str(job(tmp_path, [])))
     assert r.returncode == 2 and "at least one benchmark is needed" in r.stderr, r.stderr
+
+
+def test_ten_megabyte_document(kmmlu):
+    """Looked up in overlapping chunks: a question across a chunk boundary is found once, memory stays small."""
+    import resource
+    import time
+
+    from filters import decontaminate
+
+    f = step(kmmlu, window_chars=0, min_piece_chars=1)
+    filler = (P1 + "\n") * (10_000_000 // (len(P1) + 1))
+    cut = decontaminate._CHUNK_CHARS - 20  # the question straddles the first chunk boundary
+    text = filler[:cut] + ITEMS[0][0] + filler[cut:] + ITEMS[1][0]
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t = time.process_time()
+    starts, ends, names = f.matches(text)
+    assert time.process_time() - t < 10
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) * 1024 < 400e6
+    assert names == ["kmmlu"] and len(set(starts.tolist())) == len(starts)
+    whole = step(kmmlu, window_chars=0, min_piece_chars=1)._matches(ITEMS[0][0] + "\n" + ITEMS[1][0])[0].size
+    assert len(starts) == whole
+    doc = Document(text, "big")
+    assert f.filter(doc) is True and "훈민정음" not in doc.text and "국회의원" not in doc.text
