@@ -6,7 +6,16 @@ representative is chosen by a total order, so the choice does not depend on shar
   quality_then_id: highest `score` (the configured column; missing/NaN last), then lowest id, then lowest ref;
   lowest_id:       lowest id, then lowest ref.
 A dropped member is `duplicate` when its exact key equals the kept document's, else `near_duplicate`.
-Writes RUN/dedup/clusters.parquet: ref, shard_index, row, id, kept_id, kept, reason, cluster_size.
+
+A cluster is a connected component of one graph whose edges are both kinds of match: equal exact keys (when
+`exact` is on) and verified MinHash pairs (when `fuzzy` is on). So an exact-duplicate group and the near
+duplicates of any of its members are one cluster, counted once each, as FineWeb-2's MinHash clusters count
+them (an exact copy is also a MinHash match there). `cluster_size` is the number of members;
+`cluster_documents` the number of input documents they stand for: the sum of the members' own `cluster_size`
+when the input was deduplicated before (signatures.SIZE_COLUMN), else the same as `cluster_size`. rewrite.py
+writes `cluster_documents` on the kept document.
+Writes RUN/dedup/clusters.parquet: ref, shard_index, row, id, represents, kept_id, kept, reason, cluster_size,
+cluster_documents.
 """
 
 from __future__ import annotations
@@ -61,6 +70,7 @@ def member_table(nodes: np.ndarray, labels: np.ndarray, docs_files: list[str]) -
                     "id": taken.column("id"),
                     "score": taken.column("score"),
                     "exact": taken.column("exact"),
+                    "represents": taken.column("represents"),
                     "component": labels[sel],
                 }
             )
@@ -69,7 +79,8 @@ def member_table(nodes: np.ndarray, labels: np.ndarray, docs_files: list[str]) -
 
 
 def choose_kept(members: pa.Table, keep: str) -> pa.Table:
-    """members + kept_id, kept, reason, cluster_size; sorted by component then rank (kept first)."""
+    """members + kept_id, kept, reason, cluster_size, cluster_documents; sorted by component then rank (kept
+    first)."""
     if keep == "quality_then_id":
         # NaN scores sort as missing: replace by null so null_placement puts them last.
         score = members.column("score")
@@ -87,12 +98,15 @@ def choose_kept(members: pa.Table, keep: str) -> pa.Table:
     kept_id = ids.take(pa.array(head_pos))
     same_exact = exact == exact[head_pos]
     reason = np.where(first, "", np.where(same_exact, "duplicate", "near_duplicate"))
-    sizes = np.bincount(np.cumsum(first) - 1)[np.cumsum(first) - 1]
+    cluster_of = np.cumsum(first) - 1
+    sizes = np.bincount(cluster_of)[cluster_of]
+    documents = np.add.reduceat(members.column("represents").to_numpy(), np.flatnonzero(first))[cluster_of]
     return (
         members.append_column("kept_id", kept_id)
         .append_column("kept", pa.array(first))
         .append_column("reason", pa.array(reason))
         .append_column("cluster_size", pa.array(sizes.astype(np.int64)))
+        .append_column("cluster_documents", pa.array(documents))
     )
 
 
@@ -104,8 +118,10 @@ def build_clusters(dedup_dir: Path, docs_files: list[str], keep: str) -> pa.Tabl
             {
                 "ref": pa.array([], pa.int64()), "shard_index": pa.array([], pa.int64()), "row": pa.array([], pa.int64()),
                 "id": pa.array([], pa.string()), "score": pa.array([], pa.float64()), "exact": pa.array([], pa.uint64()),
-                "component": pa.array([], pa.int64()), "kept_id": pa.array([], pa.string()), "kept": pa.array([], pa.bool_()),
+                "represents": pa.array([], pa.int64()), "component": pa.array([], pa.int64()),
+                "kept_id": pa.array([], pa.string()), "kept": pa.array([], pa.bool_()),
                 "reason": pa.array([], pa.string()), "cluster_size": pa.array([], pa.int64()),
+                "cluster_documents": pa.array([], pa.int64()),
             }
         )
     else:

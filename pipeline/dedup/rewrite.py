@@ -1,7 +1,14 @@
 """Apply the cluster decisions: per shard, staged outputs; then renames and the completion marker.
 
 `rewrite_shard` (one task per shard) streams a documents file by row batches and writes
-  RUN/dedup/documents/<shard>.parquet        the rows that are kept (same schema as the input)
+  RUN/dedup/documents/<shard>.parquet        the rows that are kept: the input's columns and rows unchanged, plus
+                                              `cluster_size` (int64, last), the number of documents the row stands
+                                              for: 1 for a document without duplicates, the size of its cluster
+                                              (exact and near duplicates together, clusters.py) for a kept
+                                              representative. An input that already has the column (deduplicated
+                                              before) keeps its position and values, and a representative gets
+                                              the sum over its cluster, so the sizes always add up to the documents
+                                              that went into every dedup before (rehydration in pipeline/mix.py).
   RUN/dedup/rejected/dedup-<shard>.parquet   the dropped rows: every input column but text, plus reason,
                                               step="dedup", snippet, text_chars, duplicate_of (the kept id)
 `commit_staged` then moves each staged file over its final path with `os.replace`. The list of moves is written
@@ -20,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.atomic import atomic_path, read_json, write_json
+from pipeline.dedup.signatures import SIZE_COLUMN, input_sizes
 
 STEP_NAME = "dedup"
 
@@ -45,8 +53,14 @@ def rewrite_shard(
     """Task: write the staged kept/rejected files of one shard. Returns counts and the sampled members."""
     ddir = Path(dedup_dir)
     clusters = pq.read_table(
-        ddir / "clusters.parquet", columns=["row", "kept", "reason", "kept_id"], filters=[("shard_index", "=", shard_index)]
+        ddir / "clusters.parquet", columns=["row", "kept", "reason", "kept_id", "cluster_documents"],
+        filters=[("shard_index", "=", shard_index)],
     )
+    heads = clusters.filter(clusters.column("kept"))
+    head_rows = heads.column("row").to_numpy()
+    head_order = np.argsort(head_rows)
+    head_rows = head_rows[head_order]
+    head_sizes = heads.column("cluster_documents").to_numpy()[head_order]
     dropped = clusters.filter(pc.invert(clusters.column("kept")))
     drop_rows = dropped.column("row").to_numpy()
     order = np.argsort(drop_rows)
@@ -57,14 +71,23 @@ def rewrite_shard(
     sampled: dict[int, dict] = {}
     kept_path, rej_path = staged_paths(ddir, shard)
     pf = pq.ParquetFile(doc_path)
-    counts = {"documents_in": 0, "documents_kept": 0, "duplicate": 0, "near_duplicate": 0}
+    counts = {"documents_in": 0, "documents_kept": 0, "duplicate": 0, "near_duplicate": 0,
+              "represented_in": 0, "represented_kept": 0}
+    in_schema = pf.schema_arrow
+    has_sizes = SIZE_COLUMN in in_schema.names
+    size_field = pa.field(SIZE_COLUMN, pa.int64())
+    if has_sizes:
+        size_index = in_schema.get_field_index(SIZE_COLUMN)
+        out_schema = in_schema.set(size_index, size_field)
+    else:
+        size_index, out_schema = len(in_schema), in_schema.append(size_field)
     row0 = 0
     rej_writer = None
     # The rejected file exists only for a shard with drops, so it is renamed by hand rather than by atomic_path.
     rej_tmp = rej_path.with_name(f"{rej_path.name}.tmp-{os.getpid()}")
     rej_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(kept_path) as kept_tmp:
-        kept_writer = pq.ParquetWriter(kept_tmp, pf.schema_arrow)
+        kept_writer = pq.ParquetWriter(kept_tmp, out_schema)
         for batch in pf.iter_batches(batch_size=row_group_size):
             n = batch.num_rows
             rows = np.arange(row0, row0 + n)
@@ -76,7 +99,18 @@ def rewrite_shard(
                     "url": batch.column("url")[i].as_py() if "url" in batch.schema.names else None,
                     "snippet": (batch.column("text")[i].as_py() or "")[:snippet_chars],
                 }
-            kept_writer.write_table(pa.Table.from_batches([batch.filter(pa.array(~is_dropped))]), row_group_size=row_group_size)
+            sizes = input_sizes(batch.column(SIZE_COLUMN), doc_path) if has_sizes else np.ones(n, np.int64)
+            counts["represented_in"] += int(sizes.sum())
+            is_head = np.isin(rows, head_rows)
+            sizes[is_head] = head_sizes[np.searchsorted(head_rows, rows[is_head])]
+            kept = pa.Table.from_batches([batch.filter(pa.array(~is_dropped))])
+            kept_sizes = pa.array(sizes[~is_dropped], pa.int64())
+            counts["represented_kept"] += int(sizes[~is_dropped].sum())
+            if has_sizes:
+                kept = kept.set_column(size_index, size_field, kept_sizes)
+            else:
+                kept = kept.append_column(size_field, kept_sizes)
+            kept_writer.write_table(kept, row_group_size=row_group_size)
             if is_dropped.any():
                 pos = np.searchsorted(drop_rows, rows[is_dropped])
                 reasons = drop_reason[pos].tolist()

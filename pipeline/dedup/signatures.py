@@ -9,7 +9,8 @@ with `np.minimum.reduceat`; fed the same 32-bit shingle hashes the result equals
 Bands and rows come from `datasketch.lsh._optimal_param`. A band key is a 64-bit hash of the band index and its
 rows. `signature_shard` writes, under RUN/dedup/:
   signatures/<shard>.arrow        doc row → full signature (Arrow IPC, read back memory-mapped to verify pairs)
-  docs/<shard>.parquet            row, id, score, exact key (what the clustering and keep choice need)
+  docs/<shard>.parquet            row, id, score, exact key, represents (what the clustering, the keep choice
+                                  and the kept documents' `cluster_size` need)
   buckets/part-<p>/<shard>.parquet  (key, ref) for every band key with key % P == p, and exact keys
 A document reference `ref` packs (shard index << 32 | row), so it is unique and stable across runs.
 """
@@ -21,14 +22,19 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.atomic import atomic_path
+from pipeline.errors import RunError
 from pipeline.dedup.hashing import exact_keys, fmix64, shingle_hashes
 
 # Rows of shingles × num_perm processed at once: 16k × 112 × 4 B ≈ 7 MB, fits in L2/L3-friendly chunks.
 _CHUNK_SHINGLES = 16384
 EXACT_BAND = 0xFFFF  # band index given to exact keys in the bucket files
+# Column written on every kept document (rewrite.py). An input that already has it (documents deduplicated
+# before, e.g. per crawl) stands for that many documents, so a cluster of such documents adds their sizes.
+SIZE_COLUMN = "cluster_size"
 _F1, _F2 = np.uint32(0x85EBCA6B), np.uint32(0xC2B2AE35)
 
 
@@ -125,7 +131,8 @@ def signature_shard(
     pf = pq.ParquetFile(doc_path)
     score_col = params.get("score_column")
     has_score = bool(score_col) and score_col in pf.schema_arrow.names
-    columns = ["id", "text"] + ([score_col] if has_score else [])
+    has_sizes = SIZE_COLUMN in pf.schema_arrow.names
+    columns = ["id", "text"] + ([score_col] if has_score else []) + ([SIZE_COLUMN] if has_sizes and SIZE_COLUMN != score_col else [])
     P = params["num_partitions"]
     bucket_keys: list[list[np.ndarray]] = [[] for _ in range(P)]
     bucket_refs: list[list[np.ndarray]] = [[] for _ in range(P)]
@@ -145,8 +152,10 @@ def signature_shard(
                 if has_score
                 else pa.nulls(n, pa.float64())
             )
+            represents = input_sizes(batch.column(SIZE_COLUMN), doc_path) if has_sizes else np.ones(n, np.int64)
             docs_tables.append(
-                pa.table({"row": rows, "id": batch.column("id").cast(pa.string()), "score": score, "exact": exact})
+                pa.table({"row": rows, "id": batch.column("id").cast(pa.string()), "score": score, "exact": exact,
+                          "represents": represents})
             )
             keys_parts = []
             if params["fuzzy"]:
@@ -168,7 +177,8 @@ def signature_shard(
             row0 += n
         writer.close()
     docs = pa.concat_tables(docs_tables) if docs_tables else pa.table(
-        {"row": pa.array([], pa.int64()), "id": pa.array([], pa.string()), "score": pa.array([], pa.float64()), "exact": pa.array([], pa.uint64())}
+        {"row": pa.array([], pa.int64()), "id": pa.array([], pa.string()), "score": pa.array([], pa.float64()),
+         "exact": pa.array([], pa.uint64()), "represents": pa.array([], pa.int64())}
     )
     with atomic_path(out["docs"]) as tmp:
         pq.write_table(docs, tmp)
@@ -178,6 +188,14 @@ def signature_shard(
         with atomic_path(out[f"part{p}"]) as tmp:
             pq.write_table(pa.table({"key": keys, "ref": refs}), tmp)
     return {"shard": shard, "documents": row0, "seconds": time.perf_counter() - t0}
+
+
+def input_sizes(column, path: str) -> np.ndarray:
+    """The documents each input row already stands for (its `cluster_size`); a missing value counts as 1."""
+    sizes = np.array(pc.fill_null(column.cast(pa.int64()), 1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    if len(sizes) and sizes.min() < 1:
+        raise RunError(f"{path}: column {SIZE_COLUMN!r} holds {int(sizes.min())}; a document stands for at least 1")
+    return sizes
 
 
 def read_signature_rows(path: Path, rows: np.ndarray) -> np.ndarray:

@@ -4,9 +4,14 @@
 the work for any list of Parquet files (the standalone `pipeline dedup` command uses it too). Steps, each a set
 of tasks: signatures per shard → candidate pairs per bucket partition → clusters (driver; pairs are few) →
 staged rewrite per shard → renames → RUN/dedup/_SUCCESS (holds the summary; if present, nothing is redone).
+Every kept document gets an int64 `cluster_size` column (rewrite.py): 1 without duplicates, else the number of
+documents of its cluster, exact and near duplicates together (clusters.py). With `exact` off, exact copies still
+meet in a cluster through MinHash (identical shingles); with `fuzzy` off clusters are exact-duplicate groups;
+with both off every value is 1. A run without a `dedup:` section writes no such column.
 RUN/dedup/fingerprint (written first) names the settings and shards the directory belongs to; `pipeline run`
 deletes a directory whose fingerprint does not match (`stale`) before the shard pass.
-Conservation is checked: documents before == documents after + rows written to the dedup rejected files.
+Conservation is checked: documents before == documents after + rows written to the dedup rejected files, and
+the kept documents' `cluster_size` column (rewrite.py) adds up to the documents before.
 No documents (a run that kept nothing, or whose shards all failed and wrote no documents file) is not an error:
 the same steps run on nothing, write their markers and zero stats, and the summary says "no documents".
 """
@@ -23,7 +28,7 @@ from pipeline.atomic import atomic_path, read_json, write_json
 from pipeline.dedup.buckets import partition_pairs
 from pipeline.dedup.clusters import build_clusters, cluster_stats
 from pipeline.dedup.rewrite import commit_staged, rewrite_shard, staged_paths
-from pipeline.dedup.signatures import lsh_params, shard_paths, signature_shard
+from pipeline.dedup.signatures import SIZE_COLUMN, lsh_params, shard_paths, signature_shard
 from pipeline.errors import ConfigError, RunError
 
 
@@ -97,6 +102,9 @@ def run_fingerprint(section: dict, job, run_dir: Path) -> str:
     else:
         shards, shard_config = shard_ids(expand_inputs(job.input.paths)), config_fingerprint(job)
     keep = {"dedup": Config(**section).model_dump(), "shards": shards, "shard_config": shard_config}
+    # What the kept files hold besides the input's columns: a run deduplicated before the column existed is
+    # redone rather than left without it.
+    keep["kept_columns"] = [SIZE_COLUMN]
     return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -182,6 +190,9 @@ def dedup_files(
     dropped = {"duplicate": sum(r["duplicate"] for r in rw), "near_duplicate": sum(r["near_duplicate"] for r in rw)}
     if sum(r["documents_in"] for r in rw) != documents_in or kept + sum(dropped.values()) != documents_in:
         raise RunError(f"dedup: conservation broken: {documents_in} in, {kept} kept, {dropped} dropped")
+    represented = sum(r["represented_kept"] for r in rw)
+    if represented != sum(r["represented_in"] for r in rw):
+        raise RunError(f"dedup: the kept documents' {SIZE_COLUMN} add up to {represented}, not to the documents in")
     for c in stats["largest_clusters"]:
         c["members"] = [rw[ref >> 32]["sampled"][ref & 0xFFFFFFFF] for ref in c.pop("member_refs")]
     summary = {
@@ -199,6 +210,8 @@ def dedup_files(
         dedup_dir / "stats.json",
         {
             "exact_removed": dropped["duplicate"], "near_removed": dropped["near_duplicate"], **stats,
+            # Sum of the kept documents' cluster_size: documents_in, or more when the input was deduplicated before.
+            "documents_represented": represented,
             "threshold": cfg.threshold, "num_perm": cfg.num_perm, "bands": params["bands"], "rows": params["rows"],
             "shingle": f"{cfg.shingle}-{cfg.ngram}gram", "hash": cfg.hash, "min_jaccard": min_j, "keep": cfg.keep,
             **({"note": summary["note"]} if "note" in summary else {}),
