@@ -230,7 +230,8 @@ def main() -> int:
     ap.add_argument("--unit", default="char", choices=["char", "eojeol"])
     ap.add_argument("--ngram", type=int, default=20)
     ap.add_argument("--show-matches", action="store_true", help="print a false positive per setting")
-    ap.add_argument("--bundled", action="store_true", help="use data/sources/ko-wiki.jsonl.gz even if kowiki-ref is there")
+    ap.add_argument("--bundled", action="store_true",
+                    help="use data/sources/ko-wiki.jsonl.gz even where kowiki-ref is there")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     rng = random.Random(args.seed)

@@ -220,7 +220,8 @@ def test_cli_run_counts_matches_per_benchmark(tmp_path):
     assert summary["documents_dropped"] == {"benchmark_contamination": 1}
     counters = summary["steps"]["decontaminate_v1"]["counters"]
     assert counters["matches:kmmlu"] == 2 and counters["matches:click"] == 2
-    kept = {row["id"].rsplit("/", 1)[1]: row for f in (tmp_path / "run" / "documents").glob("*.parquet") for row in pq.read_table(f).to_pylist()}
+    kept = {row["id"].rsplit("/", 1)[1]: row  # ids are <shard>/<record number>
+            for f in (tmp_path / "run" / "documents").glob("*.parquet") for row in pq.read_table(f).to_pylist()}
     assert kept["000000"]["decontam_matches"] == 0 and kept["000000"]["text"] == pages[0]
     assert kept["000001"]["decontam_benchmarks"] == "kmmlu" and "훈민정음" not in kept["000001"]["text"]
     assert kept["000002"]["decontam_benchmarks"] == "click" and P3[:25] in kept["000002"]["text"]
@@ -231,11 +232,13 @@ def test_cli_run_counts_matches_per_benchmark(tmp_path):
     ({"columns": ["question", "choice_a"]}, "benchmark kmmlu: unknown column 'choice_a' in "),
     ({"path": "{tmp}/kmmlu.txt"}, "not .jsonl, .json, .csv, .tsv or .parquet"),
     ({"name": "kmmlu/test"}, "benchmark name 'kmmlu/test'"),
+    ({"path": "{tmp}/broken.jsonl"}, "broken.jsonl cannot be read as jsonl: ValueError: line 2: Expecting value"),
     ({"colums": ["question"]}, "benchmarks.0.colums: unknown key"),
 ])
 def test_bad_benchmark_is_one_line_and_exit_2(tmp_path, bad, expected):
     write_jsonl(tmp_path / "kmmlu.jsonl")
     (tmp_path / "kmmlu.txt").write_text("question\n")
+    (tmp_path / "broken.jsonl").write_text('{"question": "훈민정음"}\n{"question": 훈민정음}\n', encoding="utf-8")
     (tmp_path / "pages.jsonl").write_text(json.dumps({"id": "p", "text": P1}, ensure_ascii=False) + "\n")
     bench = {"name": "kmmlu", "path": str(tmp_path / "kmmlu.jsonl"), "columns": ["question"]}
     bench.update({k: v.replace("{tmp}", str(tmp_path)) if isinstance(v, str) else v for k, v in bad.items()})
