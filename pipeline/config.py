@@ -37,6 +37,11 @@ class InputConfig(Strict):
     url_key: str = "url"
     # HTML payloads above this size are dropped as `read_too_large` before extraction (bytes).
     max_payload_bytes: int = Field(default=5_000_000, gt=0)
+    # WARC/WET: drop a page whose raw bytes hold fewer than 10 Hangul syllables (UTF-8, EUC-KR/CP949, UTF-16/32
+    # with a BOM, or &#...; references) as `read_no_hangul`, before decoding and extraction: the 99% of a crawl
+    # that is not Korean then costs a byte count. Off by default: a job for another language must not lose its
+    # pages. Recall and speed: pipeline/charset.py `hangul_evidence`, bench/prefilter.py.
+    prefilter_korean: bool = False
 
 
 class ExtractConfig(Strict):
