@@ -12,7 +12,8 @@ import zlib
 from typing import Iterator
 
 from pipeline import feeds
-from pipeline.charset import charset_from_content_type, decode_html, sniff_bom, unescape_refs
+from pipeline.charset import (PREFILTER_MIN_HANGUL, charset_from_content_type, decode_html, hangul_evidence,
+                              sniff_bom, unescape_refs)
 from pipeline.config import InputConfig
 from pipeline.errors import ShardError
 from pipeline.readers import PartialShard, RawRecord, open_shard, scrub_surrogates
@@ -66,7 +67,7 @@ def read_warc(path: str, cfg: InputConfig) -> Iterator[RawRecord]:
                     damaged, tail = rec, payload or b""
                     break
                 if rec is not None:
-                    _classify(rec, record, rtype, payload)
+                    _classify(rec, record, rtype, payload, cfg.prefilter_korean)
                     yield rec
             if damage is None:  # this stream ended cleanly: the next gzip member, or the end of the file
                 stream = gz if gz is not None and gz.next_member() else None
@@ -106,7 +107,7 @@ def _guarded(it) -> Iterator:
             return
 
 
-def _classify(rec: RawRecord, record, rtype: str, payload: bytes | None) -> None:
+def _classify(rec: RawRecord, record, rtype: str, payload: bytes | None, prefilter_korean: bool) -> None:
     """Set the record's text or HTML, or its drop reason."""
     if payload is None:
         rec.drop_reason = "read_too_large"
@@ -115,6 +116,9 @@ def _classify(rec: RawRecord, record, rtype: str, payload: bytes | None) -> None
         rec.drop_reason = "read_empty_payload"
         return
     if rtype == "conversion":  # WET: plain UTF-8 text already extracted by Common Crawl
+        if prefilter_korean and hangul_evidence(payload, PREFILTER_MIN_HANGUL) < PREFILTER_MIN_HANGUL:
+            rec.drop_reason = "read_no_hangul"
+            return
         rec.text = unescape_refs(payload.decode("utf-8", errors="replace"))
         return
     ctype = ""
@@ -124,6 +128,8 @@ def _classify(rec: RawRecord, record, rtype: str, payload: bytes | None) -> None
     # A UTF-16/32 page is full of zero bytes: its byte order mark says it is text, not binary.
     if b"\x00" in payload[:4096] and not sniff_bom(payload):
         rec.drop_reason = "read_binary_payload"
+    elif prefilter_korean and hangul_evidence(payload, PREFILTER_MIN_HANGUL) < PREFILTER_MIN_HANGUL:
+        rec.drop_reason = "read_no_hangul"  # before decoding, extraction and every step: the cheap way out
     elif mime in feeds.FEED_TYPES or (mime in _HTML_TYPES or not mime) and feeds.feed_kind(payload):
         _read_feed(rec, payload, ctype)
     elif mime and mime not in _HTML_TYPES:
