@@ -62,6 +62,7 @@ comma-separated). Counters: `matches:<benchmark>` (documents with an n-gram of t
 # (pipeline/steps.py), which must be the `Benchmarks` type itself, not a string naming it.
 import csv
 import gzip
+import io
 import itertools
 import json
 import os
@@ -90,9 +91,19 @@ def file_format(path: str) -> str | None:
     return None if fmt == "parquet" and path.lower().endswith(".gz") else fmt
 
 
-def _open_text(path: str):
-    return gzip.open(path, "rt", encoding="utf-8-sig") if path.lower().endswith(".gz") else \
-        open(path, encoding="utf-8-sig", newline="")
+def _open_text(path: str) -> io.StringIO:
+    """The whole file as text (benchmark files are a few MB): UTF-8 (with or without BOM), else CP949, which is
+    what Korean Excel writes a CSV in."""
+    with (gzip.open if path.lower().endswith(".gz") else open)(path, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("cp949")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"neither UTF-8 nor CP949 (byte {e.start})") from None
+    return io.StringIO(text, newline="")
 
 
 def _json_records(path: str) -> Iterator[dict]:
@@ -372,7 +383,7 @@ class NgramIndex:
 def benchmark_texts(path: str, columns: list[str]) -> Iterator[str]:
     """Every cell of the named columns, and each row's cells joined (question followed by its choices)."""
     for row in file_rows(path, file_format(path) or "jsonl", columns):
-        cells = [t for v in row for t in _cell_texts(v)]
+        cells = [unicodedata.normalize("NFC", t) for v in row for t in _cell_texts(v)]
         yield from cells
         if len(cells) > 1:
             yield "\n".join(cells)

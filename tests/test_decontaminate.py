@@ -9,6 +9,7 @@ import gzip
 import json
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pyarrow as pa
@@ -166,7 +167,8 @@ def test_tokens_normalize_case_width_and_separators():
     assert build_index(["가나다라마바"], "char", 4).size == 3
 
 
-@pytest.mark.parametrize("fmt", ["jsonl", "jsonl.gz", "json-array", "csv", "tsv", "parquet"])
+@pytest.mark.parametrize("fmt", ["jsonl", "jsonl.gz", "json-array", "csv", "tsv", "parquet", "csv-cp949",
+                                 "jsonl-nfd"])
 def test_benchmark_file_formats(tmp_path, fmt):
     if fmt == "parquet":
         path, columns = write_parquet(tmp_path / "click.parquet"), ["question", "choices"]
@@ -175,6 +177,12 @@ def test_benchmark_file_formats(tmp_path, fmt):
         path.write_text(json.dumps([dict(zip(COLUMNS, i)) for i in ITEMS], ensure_ascii=False), encoding="utf-8")
     elif fmt in ("csv", "tsv"):
         path, columns = write_csv(tmp_path / f"kobest.{fmt}", delimiter="," if fmt == "csv" else "\t"), COLUMNS
+    elif fmt == "csv-cp949":  # as Korean Excel saves a CSV
+        path, columns = write_csv(tmp_path / "kmmlu.csv"), COLUMNS
+        path.write_bytes(path.read_text(encoding="utf-8").encode("cp949"))
+    elif fmt == "jsonl-nfd":  # as some macOS tools write Hangul: 2-3 jamo per syllable
+        path, columns = write_jsonl(tmp_path / "kmmlu.jsonl"), COLUMNS
+        path.write_text(unicodedata.normalize("NFD", path.read_text(encoding="utf-8")), encoding="utf-8")
     else:
         path, columns = write_jsonl(tmp_path / f"kmmlu.{fmt}"), COLUMNS
     f = step(path, columns, window_chars=0, min_piece_chars=1)
