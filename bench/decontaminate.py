@@ -143,8 +143,9 @@ def units(args, texts: list[str], rng: random.Random) -> None:
     # a clean article that holds one of the questions word for word (Wikipedia repeats some sentences across
     # articles) is a true match, not a false one: such articles are left out of the false-positive count
     qset = set(qs)
-    clean = [t for t in clean[: args.clean] if not any(s.strip() in qset for s in _SENT.split(t))]
-    print(f"{args.clean - len(clean)} of {args.clean} clean articles hold a question word for word: left out")
+    candidates = clean[: args.clean]
+    clean = [t for t in candidates if not any(s.strip() in qset for s in _SENT.split(t))]
+    print(f"{len(candidates) - len(clean)} of {len(candidates)} clean articles hold a question word for word: left out")
     short = [i for i, q in enumerate(planted) if len(q) < 50]
     print(f"{len(qs):,} questions from {len(pool):,} sentences; {len(planted):,} planted ({len(short)} under 50 "
           f"characters); {len(clean):,} clean articles, {sum(map(len, clean)) / 1e6:.1f} M characters")
