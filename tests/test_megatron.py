@@ -140,3 +140,16 @@ def test_large_vocabulary_is_int32_as_megatron_expects(tmp_path):
 def test_token_dtype_follows_megatron():
     assert megatron.token_dtype(8000) == np.uint16 and megatron.token_dtype(65499) == np.uint16
     assert megatron.token_dtype(65500) == np.int32 and megatron.token_dtype(128_256) == np.int32
+
+
+def test_formats_are_checked():
+    from pipeline import stages
+    from pipeline.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"tokenize\.formats\.1: Input should be 'arrow' or 'megatron'"):
+        stages.validate_section("tokenize", {"formats": ["arrow", "nemo"]}, "job.yaml: tokenize")
+    with pytest.raises(ConfigError, match=r"tokenize\.formats: .*listed twice"):
+        stages.validate_section("tokenize", {"formats": ["megatron", "megatron"]}, "job.yaml: tokenize")
+    with pytest.raises(ConfigError, match=r"tokenize\.formats: .*at least 1"):
+        stages.validate_section("tokenize", {"formats": []}, "job.yaml: tokenize")
+    assert stages.validate_section("tokenize", {}, "t").formats == ["arrow"]
