@@ -28,71 +28,78 @@ def read_warc(path: str, cfg: InputConfig) -> Iterator[RawRecord]:
     # zstd is undone by fsspec.
     is_gz = path.lower().endswith(".gz")
     fh = open_shard(path, None if is_gz else "infer")
-    gz = _GzipMembers(fh) if is_gz else None
-    n = 0
     try:
-        stream = fh if gz is None else (gz if gz.next_member() else None)
-        while stream is not None:
-            it = _RecordIterator(stream, check_digests=False)
-            damage: BaseException | None = None
-            damaged: RawRecord | None = None  # the document the damage costs (None: it hit a non-document record)
-            tail = b""  # the damaged record's payload: records it swallowed are looked for in it
-            for record in _guarded(it):
-                if isinstance(record, BaseException):  # the record could not even be parsed
-                    if n == 0 and not (gz is not None and isinstance(record, TruncatedInput) and gz.resync()):
-                        raise ShardError(f"{path}: not a readable WARC file: {type(record).__name__}: {record}") from None
-                    damage, damaged = record, RawRecord(index=n)
-                    n += 1
-                    break
-                rtype = record.rec_type
-                is_doc = rtype in ("response", "conversion", "resource")
-                rec = None
-                if is_doc:
-                    rec = RawRecord(index=n, url=scrub_surrogates(record.rec_headers.get_header("WARC-Target-URI")))
-                    n += 1
-                    rec.meta["warc_record_id"] = record.rec_headers.get_header("WARC-Record-ID")
-                    rec.meta["warc_date"] = record.rec_headers.get_header("WARC-Date")
-                try:
-                    payload = _read_limited(record.content_stream(), cfg.max_payload_bytes) if is_doc else None
-                    it.read_to_end()  # the blank lines after the record: a wrong Content-Length shows here
-                except Exception as e:  # noqa: BLE001 - whatever one record does to warcio costs that record
-                    damage, damaged = e, rec
-                    break
-                if it.bad_end or getattr(record.raw_stream, "limit", 0) > 0:
-                    short = getattr(record.raw_stream, "limit", 0) > 0
-                    damage = ContentLengthMismatch(
-                        f"Content-Length {record.rec_headers.get_header('Content-Length')}: "
-                        + ("the record ends before it" if short else "the record goes on after it"),
-                        truncated=short and gz is None)
-                    damaged, tail = rec, payload or b""
-                    break
-                if rec is not None:
-                    _classify(rec, record, rtype, payload, cfg.prefilter_korean)
-                    yield rec
-            if damage is None:  # this stream ended cleanly: the next gzip member, or the end of the file
-                stream = gz if gz is not None and gz.next_member() else None
-                continue
-            if isinstance(damage, TruncatedInput):
-                # A damaged gzip member: go on at the next member that decompresses (the next record).
-                stream = gz if gz is not None and gz.resync() and gz.next_member() else None
-            else:
-                # A wrong Content-Length or a record warcio cannot parse: go on at the next line that starts a
-                # WARC record (in the damaged payload, where a too-large Content-Length hides the records it
-                # swallowed, then after it), else at the next gzip member.
-                stream = _scan_for_record(tail, it, stream)
-                if stream is not None and isinstance(damage, ContentLengthMismatch):
-                    damage.truncated = False  # records follow: the file does not end inside this one
-                if stream is None and gz is not None and gz.next_member():
-                    stream = gz
-            # The damaged record is counted as a document dropped for it.
-            if damaged is not None:
-                damaged.drop_reason = _damage_reason(damage)
-                damaged.meta["error"] = f"{type(damage).__name__}: {damage}"[:300]
-                yield damaged
-            if stream is None and (isinstance(damage, TruncatedInput) or getattr(damage, "truncated", False)):
-                raise PartialShard(f"{path}: stopped after {n} records: {type(damage).__name__}: {damage}", n) from None
+        yield from read_warc_stream(fh, is_gz, path, cfg)
     finally:
         fh.close()
+
+
+def read_warc_stream(fh, is_gz: bool, path: str, cfg: InputConfig, first: int = 0) -> Iterator[RawRecord]:
+    """The records of an open WARC stream (`path` names it in errors), numbered from `first`. The caller
+    closes `fh`. Raises ShardError when not even the first record can be read, PartialShard when the
+    stream ends inside a record."""
+    gz = _GzipMembers(fh) if is_gz else None
+    n = first
+    stream = fh if gz is None else (gz if gz.next_member() else None)
+    while stream is not None:
+        it = _RecordIterator(stream, check_digests=False)
+        damage: BaseException | None = None
+        damaged: RawRecord | None = None  # the document the damage costs (None: it hit a non-document record)
+        tail = b""  # the damaged record's payload: records it swallowed are looked for in it
+        for record in _guarded(it):
+            if isinstance(record, BaseException):  # the record could not even be parsed
+                if n == first and not (gz is not None and isinstance(record, TruncatedInput) and gz.resync()):
+                    raise ShardError(f"{path}: not a readable WARC file: {type(record).__name__}: {record}") from None
+                damage, damaged = record, RawRecord(index=n)
+                n += 1
+                break
+            rtype = record.rec_type
+            is_doc = rtype in ("response", "conversion", "resource")
+            rec = None
+            if is_doc:
+                rec = RawRecord(index=n, url=scrub_surrogates(record.rec_headers.get_header("WARC-Target-URI")))
+                n += 1
+                rec.meta["warc_record_id"] = record.rec_headers.get_header("WARC-Record-ID")
+                rec.meta["warc_date"] = record.rec_headers.get_header("WARC-Date")
+            try:
+                payload = _read_limited(record.content_stream(), cfg.max_payload_bytes) if is_doc else None
+                it.read_to_end()  # the blank lines after the record: a wrong Content-Length shows here
+            except Exception as e:  # noqa: BLE001 - whatever one record does to warcio costs that record
+                damage, damaged = e, rec
+                break
+            if it.bad_end or getattr(record.raw_stream, "limit", 0) > 0:
+                short = getattr(record.raw_stream, "limit", 0) > 0
+                damage = ContentLengthMismatch(
+                    f"Content-Length {record.rec_headers.get_header('Content-Length')}: "
+                    + ("the record ends before it" if short else "the record goes on after it"),
+                    truncated=short and gz is None)
+                damaged, tail = rec, payload or b""
+                break
+            if rec is not None:
+                _classify(rec, record, rtype, payload, cfg.prefilter_korean)
+                yield rec
+        if damage is None:  # this stream ended cleanly: the next gzip member, or the end of the file
+            stream = gz if gz is not None and gz.next_member() else None
+            continue
+        if isinstance(damage, TruncatedInput):
+            # A damaged gzip member: go on at the next member that decompresses (the next record).
+            stream = gz if gz is not None and gz.resync() and gz.next_member() else None
+        else:
+            # A wrong Content-Length or a record warcio cannot parse: go on at the next line that starts a
+            # WARC record (in the damaged payload, where a too-large Content-Length hides the records it
+            # swallowed, then after it), else at the next gzip member.
+            stream = _scan_for_record(tail, it, stream)
+            if stream is not None and isinstance(damage, ContentLengthMismatch):
+                damage.truncated = False  # records follow: the file does not end inside this one
+            if stream is None and gz is not None and gz.next_member():
+                stream = gz
+        # The damaged record is counted as a document dropped for it.
+        if damaged is not None:
+            damaged.drop_reason = _damage_reason(damage)
+            damaged.meta["error"] = f"{type(damage).__name__}: {damage}"[:300]
+            yield damaged
+        if stream is None and (isinstance(damage, TruncatedInput) or getattr(damage, "truncated", False)):
+            raise PartialShard(f"{path}: stopped after {n} records: {type(damage).__name__}: {damage}", n) from None
 
 
 def _guarded(it) -> Iterator:
