@@ -139,8 +139,9 @@ def test_more_than_max_pieces_is_dropped(kmmlu):
     "세종 태조 정조 세조 엽록체 4년",  # the choices alone are shorter than an n-gram
     "\ud800 깨진 서로게이트 문자",
 ])
-def test_clean_text_untouched(kmmlu, text):
-    f = step(kmmlu)
+@pytest.mark.parametrize("unit, n", [("char", 20), ("eojeol", 5)])
+def test_clean_text_untouched(kmmlu, text, unit, n):
+    f = step(kmmlu, unit=unit, ngram=n)
     doc = Document(text, "d")
     assert f.filter(doc) is True
     assert doc.text == text and doc.metadata["decontam_matches"] == 0 and doc.metadata["decontam_benchmarks"] == ""
@@ -251,7 +252,8 @@ def test_bad_benchmark_is_one_line_and_exit_2(tmp_path, bad, expected):
     bench = {"name": "kmmlu", "path": str(tmp_path / "kmmlu.jsonl"), "columns": ["question"]}
     bench.update({k: v.replace("{tmp}", str(tmp_path)) if isinstance(v, str) else v for k, v in bad.items()})
     cfg = job(tmp_path, [bench])
-    for cmd in ("validate", "run"):
+    # `run` validates the same way (tests/test_cli.py); once here is enough
+    for cmd in ("validate", "run") if "nowhere" in bench["path"] else ("validate",):
         r = cli(cmd, str(cfg))
         err = r.stderr.strip()
         assert r.returncode == 2 and len(err.splitlines()) == 1, err
