@@ -11,6 +11,16 @@ capped at `max_repeats`. Each document is written floor(f) times plus once more 
 coin is a hash of (seed, source, document id), so the same seed gives the same mix whatever the sharding or the
 executor. f < 1 down-samples, 1 < f <= max_repeats up-samples.
 
+Rehydration (FineWeb-2, `rehydrate:` on a source): dedup keeps one document per duplicate cluster and writes
+the cluster's size on it (`cluster_size`, pipeline/dedup/rewrite.py). A source with a weight table by cluster-size
+bucket counts each document as w(size) documents: its rehydrated size is the sum of w over its documents (capped
+per document at `max_repeats` when that is set), the source factor f above is planned against that size and capped
+at 1, and a document is written floor(f·w) times plus once more with probability frac(f·w), by the same seeded
+coin. With f = 1 (the source alone, or the one that bounds the largest mix) integer weights give exactly w copies
+per document, so FineWeb-2's table is applied as published; with f < 1 the source keeps its share of the mix and
+the weights its shape. The manifest gives per bucket the weight, documents in and copies written. The table and
+its checks are in pipeline/dedup/rehydrate.py; configs/ko-web-rehydrate.yaml uses FineWeb-2's published table.
+
 Two passes, each one task per input file through `executor.map`: count (documents and characters per file),
 then sample and write `RUN/mix/<source>-<file>.parquet` (id, text, source, repeat) streaming by record batch,
 and `RUN/mix/manifest.json` with target and actual shares per source. `pipeline mix CONFIG` runs it alone.
@@ -33,12 +43,14 @@ import os
 from pathlib import Path
 from typing import Iterator, Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipeline.atomic import atomic_path, write_json
+from pipeline.dedup.rehydrate import RehydrateConfig, copies_wanted, rehydrate_manifest, rehydrate_plan
 from pipeline.errors import ConfigError, RunError
 from pipeline.text import nfc
 
@@ -60,12 +72,22 @@ class SourceConfig(BaseModel):
     max_repeats: int = Field(default=1, ge=1)
     text_key: str = "text"
     id_key: str = "id"
+    # Up-sample by duplicate-cluster size (module docstring). Without `max_repeats` given, nothing caps the
+    # weights; with it, no document gets more than max_repeats copies.
+    rehydrate: RehydrateConfig | None = None
 
     @model_validator(mode="after")
     def _weight_or_budget(self):
         if (self.weight is None) == (self.budget is None):
             raise ValueError(f"source {self.name!r}: give exactly one of weight or budget")
         return self
+
+    @property
+    def repeat_cap(self) -> int:
+        """Most copies of one document: max_repeats, or for a rehydrated source without it, its largest weight."""
+        if self.rehydrate is not None and "max_repeats" not in self.model_fields_set:
+            return max(1, math.ceil(max(self.rehydrate.weights.values())))
+        return self.max_repeats
 
 
 class Config(BaseModel):
@@ -108,20 +130,32 @@ class Config(BaseModel):
 def iter_text_batches(path: str, text_key: str = "text", id_key: str = "id", batch_rows: int = 1000
                       ) -> Iterator[tuple[list[str], list[str | None]]]:
     """Yield (texts, ids) batches from a Parquet or JSONL(.gz) file; ids are None where the file has none."""
+    for texts, ids, _ in iter_document_batches(path, text_key, id_key, batch_rows):
+        yield texts, ids
+
+
+def iter_document_batches(path: str, text_key: str = "text", id_key: str = "id", batch_rows: int = 1000,
+                          size_key: str | None = None
+                          ) -> Iterator[tuple[list[str], list[str | None], np.ndarray | None]]:
+    """(texts, ids, sizes) batches; sizes are the `size_key` column as int64 (None without a size_key), and a
+    file without it, or a row without a value or with one below 1, is an error naming the file."""
     if path.endswith(".parquet"):
         pf = pq.ParquetFile(path)
         names = set(pf.schema_arrow.names)
         if text_key not in names:
             raise RunError(f"{path}: no column {text_key!r} (columns: {sorted(names)})")
-        cols = [text_key] + ([id_key] if id_key in names else [])
+        if size_key is not None and size_key not in names:
+            raise RunError(f"{path}: no column {size_key!r} to rehydrate by ({_SIZE_HINT})")
+        cols = [text_key] + ([id_key] if id_key in names else []) + ([size_key] if size_key is not None else [])
         for batch in pf.iter_batches(batch_size=batch_rows, columns=cols):
             texts = [t or "" for t in batch.column(text_key).to_pylist()]
             ids = batch.column(id_key).to_pylist() if id_key in names else [None] * len(texts)
-            yield texts, [None if i is None else str(i) for i in ids]
+            sizes = _sizes(batch.column(size_key).to_pylist(), path, size_key) if size_key is not None else None
+            yield texts, [None if i is None else str(i) for i in ids], sizes
         return
     if path.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz")):
         opener = gzip.open if path.endswith(".gz") else open
-        texts, ids = [], []
+        texts, ids, sizes = [], [], []
         with opener(path, "rt", encoding="utf-8") as fh:
             for line in fh:
                 if not line.strip():
@@ -129,13 +163,27 @@ def iter_text_batches(path: str, text_key: str = "text", id_key: str = "id", bat
                 rec = json.loads(line)
                 texts.append(nfc(str(rec.get(text_key) or "")))
                 ids.append(None if rec.get(id_key) is None else str(rec[id_key]))
+                if size_key is not None:
+                    sizes.append(rec.get(size_key))
                 if len(texts) >= batch_rows:
-                    yield texts, ids
-                    texts, ids = [], []
+                    yield texts, ids, (_sizes(sizes, path, size_key) if size_key is not None else None)
+                    texts, ids, sizes = [], [], []
         if texts:
-            yield texts, ids
+            yield texts, ids, (_sizes(sizes, path, size_key) if size_key is not None else None)
         return
     raise RunError(f"{path}: not a .parquet or .jsonl(.gz) file")
+
+
+_SIZE_HINT = "dedup writes cluster_size on the documents it keeps; rehydrate a run's documents with a dedup: section"
+
+
+def _sizes(values: list, path: str, size_key: str) -> np.ndarray:
+    if any(v is None for v in values):
+        raise RunError(f"{path}: rows without {size_key!r} to rehydrate by ({_SIZE_HINT})")
+    sizes = np.array(values, dtype=np.int64)
+    if len(sizes) and sizes.min() < 1:
+        raise RunError(f"{path}: {size_key!r} holds {int(sizes.min())}; a cluster holds at least 1 document")
+    return sizes
 
 
 RUN_PLACEHOLDERS = ("{run_dir}", "{run}")
@@ -174,6 +222,33 @@ def count_file(path: str, text_key: str, id_key: str, batch_rows: int) -> tuple[
     return docs, chars
 
 
+def count_rehydrated_file(path: str, text_key: str, id_key: str, batch_rows: int, rehydrate: dict
+                          ) -> tuple[int, int, float, float]:
+    """(documents, characters, rehydrated documents, rehydrated characters) of one input file."""
+    docs = chars = 0
+    r_docs = r_chars = 0.0
+    for texts, _, sizes in iter_document_batches(path, text_key, id_key, batch_rows, rehydrate["column"]):
+        lengths = np.fromiter((len(t) for t in texts), dtype=np.float64, count=len(texts))
+        copies, _ = copies_wanted(sizes, rehydrate)
+        docs += len(texts)
+        chars += int(lengths.sum())
+        r_docs += float(copies.sum())
+        r_chars += float((copies * lengths).sum())
+    return docs, chars, r_docs, r_chars
+
+
+def check_against_job(cfg: Config, job, where: str = "mix") -> None:
+    """A source that rehydrates this run's own documents needs the dedup stage that writes their cluster sizes."""
+    if job is None or getattr(job, "dedup", None) is not None:
+        return
+    for i, src in enumerate(cfg.sources):
+        paths = [src.path] if isinstance(src.path, str) else src.path
+        own = any(ph in p for p in paths for ph in RUN_PLACEHOLDERS)
+        if src.rehydrate is not None and own and src.rehydrate.column == "cluster_size":
+            raise ConfigError(f"{where}.sources[{i}] ({src.name}).rehydrate: needs a dedup: section, which writes the "
+                              f"cluster_size column it reads")
+
+
 # ---------------------------------------------------------------- planning
 
 
@@ -188,8 +263,15 @@ def copies_for(factor: float, u: float) -> int:
     return whole + (1 if u < factor - whole else 0)
 
 
+def factor_cap(src: SourceConfig):
+    """Largest sampling factor: max_repeats copies of each document, or for a rehydrated source (whose available
+    units already count each document's copies) its rehydrated size once."""
+    return 1 if src.rehydrate is not None else src.max_repeats
+
+
 def plan_factors(cfg: Config, available: dict[str, float]) -> dict[str, dict]:
-    """Per source: wanted units and the sampling factor (wanted / available, capped at max_repeats)."""
+    """Per source: wanted units and the sampling factor (wanted / available, capped at max_repeats; a rehydrated
+    source's available units are its rehydrated size, and its factor is capped at 1)."""
     budgets = {s.name: float(s.budget) for s in cfg.sources if s.budget is not None}
     # A weighted source without documents cannot take its share: the others share the mix by their weights
     # (otherwise an empty web source would make the largest mix empty, and a fixed total would come up short).
@@ -203,7 +285,7 @@ def plan_factors(cfg: Config, available: dict[str, float]) -> dict[str, dict]:
             remainder = 0.0
     elif weighted:
         # Largest remainder such that no weighted source needs more than max_repeats copies of itself.
-        remainder = min(available[s.name] * s.max_repeats * weight_sum / s.weight for s in weighted)
+        remainder = min(available[s.name] * factor_cap(s) * weight_sum / s.weight for s in weighted)
     else:
         remainder = 0.0
     plan = {}
@@ -213,8 +295,13 @@ def plan_factors(cfg: Config, available: dict[str, float]) -> dict[str, dict]:
             wanted = budgets[s.name]
         else:
             wanted = remainder * s.weight / weight_sum if have > 0 else 0.0
-        factor = min(wanted / have, float(s.max_repeats)) if have > 0 else 0.0
-        plan[s.name] = {"wanted": wanted, "factor": factor, "capped_by_max_repeats": have > 0 and wanted / have > s.max_repeats}
+        cap = factor_cap(s)
+        factor = min(wanted / have, float(cap)) if have > 0 else 0.0
+        if s.rehydrate is not None and factor > 1 - 1e-9:
+            # The source that bounds the largest mix comes out at 1 up to rounding: its weights then apply as given.
+            factor = 1.0
+        over = wanted / have > (cap if s.rehydrate is None else 1 + 1e-9) if have > 0 else False
+        plan[s.name] = {"wanted": wanted, "factor": factor, "capped_by_max_repeats": over}
     total_wanted = sum(p["wanted"] for p in plan.values()) or 1.0
     for p in plan.values():
         p["target_share"] = p["wanted"] / total_wanted
@@ -225,22 +312,33 @@ def plan_factors(cfg: Config, available: dict[str, float]) -> dict[str, dict]:
 
 
 def mix_file(source: str, path: str, text_key: str, id_key: str, factor: float, seed: int, out_path: str,
-             batch_rows: int, row_group_size: int) -> dict:
-    """Sample one input file into one mix Parquet file; return its counts. Runs as one task."""
+             batch_rows: int, row_group_size: int, rehydrate: dict | None = None) -> dict:
+    """Sample one input file into one mix Parquet file; return its counts. Runs as one task.
+
+    With `rehydrate` (rehydrate_plan), a document's factor is `factor` times its bucket's weight, and the counts
+    include per bucket the documents read and the copies written."""
     docs_in = docs_out = chars_out = 0
     repeats: dict[int, int] = {}
+    size_key = rehydrate["column"] if rehydrate is not None else None
+    buckets = [{"documents": 0, "copies": 0} for _ in rehydrate["names"]] if rehydrate is not None else None
     row = 0
     with atomic_path(out_path) as tmp, pq.ParquetWriter(tmp, MIX_SCHEMA) as writer:
-        for texts, ids in iter_text_batches(path, text_key, id_key, batch_rows):
+        for texts, ids, sizes in iter_document_batches(path, text_key, id_key, batch_rows, size_key):
             out_ids, out_texts, out_rep = [], [], []
             copies = []
-            for text, doc_id in zip(texts, ids):
+            if rehydrate is not None:
+                wanted, bucket = copies_wanted(sizes, rehydrate)
+                doc_factors = (factor * wanted).tolist()
+            for i, (text, doc_id) in enumerate(zip(texts, ids)):
                 if doc_id is None:
                     doc_id = f"{source}/{os.path.basename(path)}/{row}"
                 row += 1
-                n = copies_for(factor, unit_hash(seed, source, doc_id))
+                n = copies_for(factor if rehydrate is None else doc_factors[i], unit_hash(seed, source, doc_id))
                 repeats[n] = repeats.get(n, 0) + 1
                 copies.append((doc_id, text, n))
+                if buckets is not None:
+                    buckets[bucket[i]]["documents"] += 1
+                    buckets[bucket[i]]["copies"] += n
             docs_in += len(texts)
             # Copy r of every document in the batch before copy r+1, so repeats are not adjacent.
             for r in range(max((c[2] for c in copies), default=0)):
@@ -255,22 +353,41 @@ def mix_file(source: str, path: str, text_key: str, id_key: str, factor: float, 
                 table = pa.table([out_ids, out_texts, [source] * len(out_ids), pa.array(out_rep, pa.int32())],
                                  schema=MIX_SCHEMA)
                 writer.write_table(table, row_group_size=row_group_size)
-    return {"documents_in": docs_in, "documents": docs_out, "chars": chars_out, "repeats": repeats}
+    result = {"documents_in": docs_in, "documents": docs_out, "chars": chars_out, "repeats": repeats}
+    if buckets is not None:
+        result["buckets"] = buckets
+    return result
 
 
 # ---------------------------------------------------------------- stage
 
 
+def count_any_file(path: str, text_key: str, id_key: str, batch_rows: int, rehydrate: dict | None = None) -> tuple:
+    """Task: count_file, or count_rehydrated_file for a rehydrated source."""
+    if rehydrate is None:
+        return count_file(path, text_key, id_key, batch_rows)
+    return count_rehydrated_file(path, text_key, id_key, batch_rows, rehydrate)
+
+
 def run(cfg: Config, job, run_dir: Path, executor) -> dict:
     run_dir = Path(run_dir)
+    source_path = getattr(job, "source_path", None)
+    check_against_job(cfg, job, f"{source_path}: mix" if source_path else "mix")
     files = {s.name: expand_source(s, run_dir) for s in cfg.sources}
     by_name = {s.name: s for s in cfg.sources}
-    count_items = [(p, by_name[n].text_key, by_name[n].id_key, cfg.batch_rows) for n in files for p in files[n]]
-    counts = iter(executor.map(count_file, count_items, "mix: count"))
+    rehydrate = {s.name: rehydrate_plan(s.rehydrate, s.repeat_cap) for s in cfg.sources}
+    count_items = [(p, by_name[n].text_key, by_name[n].id_key, cfg.batch_rows) + ((rehydrate[n],) if rehydrate[n] else ())
+                   for n in files for p in files[n]]
+    counts = iter(executor.map(count_any_file, count_items, "mix: count"))
     per_file_counts = {n: [next(counts) for _ in files[n]] for n in files}
     input_docs = {n: sum(c[0] for c in per_file_counts[n]) for n in files}
     input_chars = {n: sum(c[1] for c in per_file_counts[n]) for n in files}
-    available = input_docs if cfg.target == "documents" else {n: input_chars[n] / cfg.chars_per_token for n in files}
+    available = dict(input_docs) if cfg.target == "documents" else {n: input_chars[n] / cfg.chars_per_token for n in files}
+    # A rehydrated source offers each document as many times as its bucket's weight says.
+    rehydrated_docs = {n: sum(c[2] for c in per_file_counts[n]) for n in files if rehydrate[n]}
+    rehydrated_chars = {n: sum(c[3] for c in per_file_counts[n]) for n in files if rehydrate[n]}
+    for n in rehydrated_docs:
+        available[n] = rehydrated_docs[n] if cfg.target == "documents" else rehydrated_chars[n] / cfg.chars_per_token
     plan = plan_factors(cfg, available)
 
     row_group_size = getattr(getattr(job, "execution", None), "row_group_size", 2000)
@@ -282,7 +399,7 @@ def run(cfg: Config, job, run_dir: Path, executor) -> dict:
             out = str(mix_dir / f"{n}-{i:05d}.parquet")
             outputs.append((n, out))
             items.append((n, p, by_name[n].text_key, by_name[n].id_key, plan[n]["factor"], cfg.seed, out,
-                          cfg.batch_rows, row_group_size))
+                          cfg.batch_rows, row_group_size) + ((rehydrate[n],) if rehydrate[n] else ()))
     results = executor.map(mix_file, items, "mix: sample")
     ours = {os.path.basename(out) for _, out in outputs}
     for stale in mix_dir.glob("*.parquet"):  # from an earlier run with other files: the tokenizer reads mix/*
@@ -296,13 +413,17 @@ def run(cfg: Config, job, run_dir: Path, executor) -> dict:
         agg["chars"] += res["chars"]
         for k, v in res["repeats"].items():
             agg["repeats"][str(k)] = agg["repeats"].get(str(k), 0) + v
+        for j, b in enumerate(res.get("buckets", [])):
+            agg.setdefault("buckets", [{"documents": 0, "copies": 0} for _ in res["buckets"]])
+            agg["buckets"][j]["documents"] += b["documents"]
+            agg["buckets"][j]["copies"] += b["copies"]
     total_docs = sum(a["documents"] for a in sources.values()) or 1
     total_chars = sum(a["chars"] for a in sources.values()) or 1
     manifest_sources = {}
     for n, agg in sources.items():
         s = by_name[n]
         manifest_sources[n] = {
-            "weight": s.weight, "budget": s.budget, "max_repeats": s.max_repeats,
+            "weight": s.weight, "budget": s.budget, "max_repeats": s.repeat_cap,
             "target_share": round(plan[n]["target_share"], 6),
             "sampling_factor": round(plan[n]["factor"], 6),
             "capped_by_max_repeats": plan[n]["capped_by_max_repeats"],
@@ -314,6 +435,9 @@ def run(cfg: Config, job, run_dir: Path, executor) -> dict:
             # copies per input document -> number of input documents (0 = not sampled)
             "repeats": dict(sorted(agg["repeats"].items(), key=lambda kv: int(kv[0]))),
         }
+        if rehydrate[n]:
+            manifest_sources[n]["rehydrate"] = rehydrate_manifest(rehydrate[n], agg.get("buckets"), rehydrated_docs[n],
+                                                                  rehydrated_chars[n] / cfg.chars_per_token)
         if input_docs[n] == 0:
             manifest_sources[n]["note"] = "no documents"
     manifest = {
