@@ -67,7 +67,7 @@ import itertools
 import json
 import os
 import unicodedata
-from typing import Annotated, Any, ClassVar, Iterator, Literal
+from typing import Annotated, Any, ClassVar, Iterable, Iterator, Literal
 
 import numpy as np
 from datatrove.data import Document
@@ -305,10 +305,10 @@ def ngram_hashes(values: np.ndarray, n: int) -> np.ndarray:
         if k:
             block = block[:-m] + block[m:] * np.uint64(pow(_BASE, m, 1 << 64))
             m *= 2
-    return _mix(out.copy() if out is values else out)
+    return _mix(out)  # a new array: `values` is never written to
 
 
-def build_index(texts: list[str], unit: str, n: int, batch_chars: int = 500_000) -> np.ndarray:
+def build_index(texts: Iterable[str], unit: str, n: int, batch_chars: int = 500_000) -> np.ndarray:
     """Sorted unique n-gram hashes of `texts`; no n-gram spans two texts."""
     parts: list[np.ndarray] = []
     batch: list[str] = []
