@@ -10,10 +10,10 @@ from __future__ import annotations
 import glob
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.errors import ConfigError
 from pipeline.redact import redact
@@ -24,11 +24,33 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+class CCIndexConfig(Strict):
+    """`input.format: cc_index`: `input.paths` name Common Crawl's columnar URL index (directories, globs or
+    Parquet files); only the records whose languages match are fetched, by byte range (pipeline/ccindex.py)."""
+
+    # Prefix of the index's `warc_filename` column: the record is read from warc_prefix + warc_filename.
+    # s3://commoncrawl/ (with storage_options {anon: true} outside AWS credentials) or https://data.commoncrawl.org/
+    warc_prefix: str = "s3://commoncrawl/"
+    # ISO-639-3 codes as CC writes them in `content_languages` (CLD2, up to three, comma-separated, primary first).
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{3}$")]] = Field(default=["kor"], min_length=1)
+    # false: the language anywhere in the list ("eng,kor" too: a Korean page with an English menu is often
+    # detected English first; language ID decides later). true: only pages whose primary language it is.
+    primary_only: bool = False
+    # Index hits per shard (one Ray task): shards are balanced by records, not by index files. Ids are stable:
+    # they follow the index files' sorted order and the hits' row order.
+    records_per_shard: int = Field(default=2000, ge=1)
+    # fsspec options for the index and the WARC files, e.g. {anon: true} for s3://commoncrawl without credentials.
+    storage_options: dict[str, Any] = Field(default_factory=dict)
+
+
 class InputConfig(Strict):
     # Local paths, globs or fsspec URLs (s3://bucket/prefix/*.warc.gz). Compression from the suffix (.gz, .zst).
+    # With format cc_index: the index (directories, globs or Parquet files).
     paths: list[str]
     # auto: from the file name (.warc/.wet/.jsonl/.json/.parquet, before any compression suffix).
-    format: Literal["auto", "warc", "wet", "jsonl", "parquet"] = "auto"
+    # cc_index: select records from Common Crawl's columnar index, then fetch only those (the `cc_index` keys).
+    format: Literal["auto", "warc", "wet", "jsonl", "parquet", "cc_index"] = "auto"
+    cc_index: CCIndexConfig | None = None
     # Source name recorded on every document (`source` column); mixing groups by it.
     source: str = "ko-web"
     # JSONL/Parquet: the field holding the text (and optionally id and url).
@@ -42,6 +64,23 @@ class InputConfig(Strict):
     # that is not Korean then costs a byte count. Off by default: a job for another language must not lose its
     # pages. Recall and speed: pipeline/charset.py `hangul_evidence`, bench/prefilter.py.
     prefilter_korean: bool = False
+
+    @model_validator(mode="after")
+    def _cc_index_section(self) -> "InputConfig":
+        if self.format == "cc_index" and self.cc_index is None:
+            self.cc_index = CCIndexConfig()
+        elif self.format != "cc_index" and self.cc_index is not None:
+            raise ValueError("cc_index: only with format: cc_index")
+        return self
+
+    def shard_paths(self, key: str = "input.paths") -> list[str]:
+        """The shards of the run: the files `paths` name, or with format cc_index one `ccindex://` shard per
+        `cc_index.records_per_shard` index hits (pipeline/ccindex.py), which `read_shard` reads."""
+        if self.format == "cc_index":
+            from pipeline import ccindex
+
+            return ccindex.plan_shards(self, key)
+        return expand_inputs(self.paths, key)
 
 
 class ExtractConfig(Strict):

@@ -22,7 +22,8 @@ Feeds (RSS, Atom, RDF; by content type or by their root element) are decoded her
 documents, their items one paragraph each (pipeline/feeds.py); `read_invalid_feed` if that fails. Character
 references in text read as text (WET, JSONL, Parquet, feeds) are decoded (`unescape_refs`).
 
-Paths are local paths or fsspec URLs. WARC handles its own per-record gzip; `.zst` and `.gz` on other formats
+Paths are local paths or fsspec URLs, or with `input.format: cc_index` the `ccindex://` shards that
+pipeline/ccindex.py plans from Common Crawl's URL index. WARC handles its own per-record gzip; `.zst` and `.gz` on other formats
 are decompressed by fsspec. The WARC reader is pipeline/warc.py; charset decoding (byte order marks, header and
 meta charsets, the detector) is `decode_html` in pipeline/charset.py, importable from here too.
 """
@@ -83,10 +84,11 @@ def detect_format(path: str, configured: str) -> str:
 
 def read_shard(path: str, cfg: InputConfig) -> Iterator[RawRecord]:
     fmt = detect_format(path, cfg.format)
+    # pipeline.warc and pipeline.ccindex import this module: imported here, not above.
     if fmt in ("warc", "wet"):
-        from pipeline.warc import read_warc  # pipeline.warc imports this module: imported here, not above
-
-        reader = read_warc
+        from pipeline.warc import read_warc as reader
+    elif fmt == "cc_index":  # a `ccindex://` shard: records fetched by byte range (pipeline/ccindex.py)
+        from pipeline.ccindex import read_cc_index_shard as reader
     else:
         reader = {"jsonl": _read_jsonl, "parquet": _read_parquet}[fmt]
     yield from reader(path, cfg)
