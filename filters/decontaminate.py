@@ -19,8 +19,8 @@ or a digit (punctuation, symbols, spaces, circled numbers ①); `unit: char` the
 n consecutive characters, `unit: eojeol` takes n consecutive space-separated words. N-grams are 64-bit
 polynomial hashes computed with numpy (no Python per n-gram), a sorted array per benchmark behind a bitmap,
 built once per worker when the step is built (`pipeline.models.cached`). 50,000 questions with four choices each:
-3.6 M char 20-grams, 43 MiB, ~3 s to build; 10,700 documents of 2 KB per second per core, 4.7% of the per-document
-pass's CPU time (`python bench/decontaminate.py`).
+3.6 M char 20-grams, 43 MiB, 2-3 s to build (peak RSS +175 MiB while building); 9,700-10,900 documents of 2 KB
+per second per core (load average 2-5), 4.6-5.2% of the per-document pass's CPU time (`python bench/decontaminate.py`).
 
 Eojeol or characters (`python bench/decontaminate.py --units`, 2026-12-01): 50,000 questions made of
 kowiki-ref sentences of 30-150 characters; 2,000 of them planted as they are and as paraphrased copies (2
