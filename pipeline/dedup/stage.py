@@ -2,7 +2,7 @@
 
 `run(cfg, job, run_dir, executor)` is called by `pipeline run` after the per-shard pass; `dedup_files` does
 the work for any list of Parquet files (the standalone `pipeline dedup` command uses it too). Steps, each a set
-of tasks: signatures per shard → candidate pairs per bucket partition → clusters (driver; pairs are few) →
+of tasks: signatures per shard → candidate pairs per bucket partition → clusters (tasks per node partition) →
 staged rewrite per shard → renames → RUN/dedup/_SUCCESS (holds the summary; if present, nothing is redone).
 Every kept document gets an int64 `cluster_size` column (rewrite.py): 1 without duplicates, else the number of
 documents of its cluster, exact and near duplicates together (clusters.py). With `exact` off, exact copies still
@@ -175,7 +175,7 @@ def dedup_files(
     pair_results = executor.map(
         partition_pairs, [(dd, p, sig_files, min_j) for p in range(params["num_partitions"])], "dedup buckets"
     )
-    clusters = build_clusters(dedup_dir, [str(p["docs"]) for p in paths], cfg.keep)
+    clusters = build_clusters(dedup_dir, [str(p["docs"]) for p in paths], cfg.keep, executor)
     stats = cluster_stats(clusters, documents_in)
     wanted: dict[int, list[int]] = {}
     for c in stats["largest_clusters"]:
@@ -199,7 +199,7 @@ def dedup_files(
         "documents_in": documents_in,
         "documents_kept": kept,
         "dropped": dropped,
-        "clusters": int(clusters.column("kept").to_numpy().sum()) if len(clusters) else 0,
+        "clusters": clusters.clusters,
         "candidate_pairs": sum(r["candidates"] for r in pair_results),
         "verified_pairs": sum(r["pairs"] for r in pair_results),
         "seconds": round(time.perf_counter() - t0, 3),
