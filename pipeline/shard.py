@@ -34,7 +34,7 @@ from pipeline.errors import RunError, ShardError
 from pipeline.extracted import Outcome, outcomes, remove_copy, replay
 from pipeline.readers import PartialShard, RawRecord
 from pipeline.redact import redact
-from pipeline.steps import Annotator, build_step, registry
+from pipeline.steps import Annotator, build_step, registry, step_files
 
 _PA_TYPES = {float: pa.float64(), int: pa.int64(), str: pa.string(), bool: pa.bool_()}
 
@@ -58,12 +58,38 @@ def shard_ids(paths: list[str]) -> list[str]:
 
 
 def config_fingerprint(job: JobConfig) -> str:
-    """What a shard's output depends on; a shard whose marker holds another fingerprint runs again."""
+    """What a shard's output depends on: the settings that shape it and the contents of every file a step
+    reads (word lists, models, benchmarks). A shard whose marker holds another fingerprint runs again."""
     keep = job.model_dump(include={"input", "extract", "steps", "rejected", "line_dedup"})
     keep["input"].pop("paths", None)
     if job.execution.score_all:  # only when on, so that runs made before the setting keep their fingerprint
         keep["score_all"] = True
+    keep["files"] = sorted({path: _content_digest(path) for spec in job.steps if isinstance(spec, dict)
+                            for path in step_files(spec)}.items())
     return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def _content_digest(path: str) -> str:
+    """sha256 of a file's bytes, or of a directory's files (name and bytes); cached per process by size and
+    mtime, since every shard task asks (the perplexity model is ~20 MB: ~50 ms to hash once)."""
+    p = Path(path)
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p] if p.is_file() else []
+    if not files:
+        return "missing"
+    key = (str(p.resolve()), tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+    digest = _DIGESTS.get(key)
+    if digest is None:
+        h = hashlib.sha256()
+        for f in files:
+            h.update(f.relative_to(p).as_posix().encode() if p.is_dir() else b"")
+            with open(f, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+        digest = _DIGESTS[key] = h.hexdigest()[:16]
+    return digest
 
 
 class _Unreadable(Exception):

@@ -169,6 +169,27 @@ _DIR_PARAMS = ("model_dir",)
 _FILE_PARAMS = ("cutoffs",)
 
 
+def step_files(spec: dict[str, Any]) -> list[str]:
+    """The files and model directories a step entry reads (its arguments, else the class defaults): the
+    path-named arguments checked above, and `path` keys of lists of mappings (decontaminate_v1's benchmarks).
+    A shard's fingerprint covers their contents, so replacing a word list or a model re-runs the shards."""
+    cls = registry().get(spec.get("step"))
+    args: dict[str, Any] = {}
+    if cls is not None:
+        for pname, p in list(inspect.signature(cls.__init__).parameters.items())[1:]:
+            if p.default is not inspect.Parameter.empty:
+                args[pname] = p.default
+    args.update({k: v for k, v in spec.items() if k != "step"})
+    out = []
+    for key, value in args.items():
+        if isinstance(value, str) and "{run_dir}" not in value and (
+                key in _DIR_PARAMS or key in _FILE_PARAMS or key.endswith("_path")):
+            out.append(value)
+        elif isinstance(value, (list, tuple)):
+            out += [v["path"] for v in value if isinstance(v, dict) and isinstance(v.get("path"), str)]
+    return out
+
+
 def _missing_file(key: str, value: Any) -> str | None:
     if not isinstance(value, str) or "{run_dir}" in value:
         return None

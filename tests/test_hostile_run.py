@@ -275,3 +275,15 @@ def test_config_errors_raise_config_error_in_process(tmp_path):
     path.write_text("input: {paths: [x]}\nexecution: {document_timeout_s: .nan}\n")
     with pytest.raises(ConfigError, match="document_timeout_s"):
         load_config(str(path))
+
+
+def test_a_changed_word_list_reruns_the_shards(tmp_path):
+    words = tmp_path / "stopwords.txt"
+    words.write_text((ROOT / "configs" / "ko_stopwords.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    cfg = small_config(tmp_path, tmp_path / "run", steps=[{"step": "gopher_quality_ko_v1", "stopwords_path": str(words)}])
+    assert cli("run", str(cfg)).returncode == 0
+    r = cli("run", str(cfg))
+    assert r.returncode == 0 and "resumed: 1 shard(s)" in r.stdout, r.stdout + r.stderr
+    words.write_text(words.read_text(encoding="utf-8") + "\n새단어\n", encoding="utf-8")  # same path, new contents
+    r = cli("run", str(cfg))
+    assert r.returncode == 0 and "resumed" not in r.stdout, r.stdout + r.stderr
