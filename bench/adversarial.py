@@ -1,6 +1,7 @@
 """Hostile input: seconds per input size for every regex and every default step, and the growth per 10x.
 
-    python bench/adversarial.py [--sizes 10000,100000,1000000] [--config configs/ko-web.yaml]
+    python bench/adversarial.py [--sizes 10000,100000,1000000] [--config configs/ko-web.yaml] [--repeat 3]
+                                [--sections known,regex,steps]
 
 What it measures:
 - every compiled regex the default steps use (module-level patterns of filters/ and pipeline/text.py, the
@@ -260,28 +261,33 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--config", default=CONFIG)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--sections", default="known,regex,steps", help="which tables to print (the regex one is slow)")
     args = ap.parse_args()
+    sections = set(args.sections.split(","))
     sizes = [int(s) for s in args.sizes.split(",")]
     os.chdir(ROOT)
     header = f"{'':58s} " + " ".join(f"{s:>9,d}" for s in sizes) + "  growth per step"
     print("seconds per input size (characters)\n" + header)
 
-    print("-- known bad cases")
-    for name, fn, build in known_cases():
+    if "known" in sections:
+        print("-- known bad cases")
+    for name, fn, build in known_cases() if "known" in sections else ():
         print(_row(name, [timed(fn, build(n), args.repeat) for n in sizes]), flush=True)
 
-    print("-- every regex, on its slowest input built from its own pieces")
+    if "regex" in sections:
+        print("-- every regex, on its slowest input built from its own pieces")
     worst: list[tuple[float, str]] = []
-    for name, pattern in regex_inventory(args.config):
+    for name, pattern in regex_inventory(args.config) if "regex" in sections else ():
         label, build = slowest_input(pattern)
         times = [timed(pattern_runner(pattern), build(n), args.repeat) for n in sizes]
         worst.append((max(b / a if a > 0 else 0 for a, b in zip(times, times[1:])), name))
         print(_row(f"{name} {label}", times), flush=True)
 
-    print("-- every default step, on one hostile document (URL host of size/2 labels)")
+    if "steps" in sections:
+        print("-- every default step, on one hostile document (URL host of size/2 labels)")
     from datatrove.data import Document
 
-    for name, step, note in default_steps(args.config):
+    for name, step, note in default_steps(args.config) if "steps" in sections else ():
         if step is None:
             print(f"{name:58s} {note}")
             continue
@@ -297,7 +303,8 @@ def main() -> None:
             times.append(timed(run_step, hostile_document_text(n), args.repeat))
         print(_row(name, times), flush=True)
     worst.sort(reverse=True)
-    print("largest regex growth per 10x:", ", ".join(f"{name} {g:.1f}x" for g, name in worst[:3]))
+    if worst:
+        print("largest regex growth per 10x:", ", ".join(f"{name} {g:.1f}x" for g, name in worst[:3]))
 
 
 if __name__ == "__main__":
