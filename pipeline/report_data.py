@@ -323,6 +323,22 @@ def collect(run_dir: Path, opts) -> dict:
         for label, value in ((step or {}).get("counters") or {}).items():
             if label.startswith("pii_"):
                 pii[label.removeprefix("pii_")] = pii.get(label.removeprefix("pii_"), 0) + int(value)
+    decontam = {"matches": {}, "chars_removed": 0, "pieces_dropped": 0}
+    for step_name, step in steps.items():
+        if not step_name.startswith("decontaminate"):
+            continue
+        for label, value in ((step or {}).get("counters") or {}).items():
+            if label.startswith("matches:"):
+                decontam["matches"][label.removeprefix("matches:")] = int(value)
+            elif label == "decontam_chars_removed":
+                decontam["chars_removed"] += int(value)
+            elif label == "decontam_pieces_dropped":
+                decontam["pieces_dropped"] += int(value)
+    for spec in config.get("steps") or []:  # a benchmark that matched nothing is listed too
+        if str(spec.get("step", "")).startswith("decontaminate"):
+            for b in spec.get("benchmarks") or []:
+                decontam["matches"].setdefault(str(b.get("name")), 0)
+    decontam_ran = any(name.startswith("decontaminate") for name in steps)
     pii_ran = any("pii" in name for name in steps) or any("pii" in str(s.get("step", "")) for s in config.get("steps") or [])
 
     tokens_manifest = _optional_json(run_dir / "tokens" / "manifest.json")
@@ -348,6 +364,7 @@ def collect(run_dir: Path, opts) -> dict:
         "sample": {"kept_rows": int(kept.get(CHARS, np.empty(0)).size), "dropped_rows": int(dropped.get(CHARS, np.empty(0)).size),
                    "max_rows_per_side": opts.sample_rows, "kept_files": len(kept_files), "dropped_files": len(dropped_files)},
         "dedup": _dedup_figures(_optional_json(run_dir / "dedup" / "stats.json") or stages.get("dedup"), opts),
+        "decontamination": decontam if decontam_ran else None,
         "pii": pii if (pii or pii_ran) else None,
         "mix": _mix_figures(_optional_json(run_dir / "mix" / "manifest.json") or stages.get("mix")),
         "tokens": None if not (tokens_manifest or tokenizer_stats or loss or stages.get("tokenize")) else {

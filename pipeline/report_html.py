@@ -17,7 +17,8 @@ from pipeline import report_plots as plots
 
 TEMPLATE = Path(__file__).parent / "templates" / "report.html"
 SECTIONS = (("funnel", "Funnel"), ("drops", "Drop reasons"), ("distributions", "Distributions"),
-            ("dedup", "Dedup"), ("pii", "PII"), ("mix", "Mix"), ("tokens", "Tokens"), ("run", "Run"))
+            ("dedup", "Dedup"), ("decontamination", "Decontamination"), ("pii", "PII"), ("mix", "Mix"),
+            ("tokens", "Tokens"), ("run", "Run"))
 MAX_LISTED = 50  # input shards and tokens shards listed one per row before "and N more"
 ERROR_CHARS = 500
 
@@ -187,6 +188,14 @@ def _pii(p: dict) -> str:
             + table(["type", "count"], [[k, num(v)] for k, v in items], {1}))
 
 
+def _decontamination(d: dict) -> str:
+    rows = [[name, num(n)] for name, n in sorted(d["matches"].items())]
+    return (table(["benchmark", "documents matched"], rows, {1})
+            + f"<p>{num(d['chars_removed'])} characters removed around matches; {num(d['pieces_dropped'])} pieces "
+              f"too short to keep; documents dropped whole are under the drop reason "
+              f"<code>benchmark_contamination</code>.</p>")
+
+
 def _mix(m: dict) -> str:
     sources = m.get("sources") or []
     rows = [[s.get("name"), pct(s.get("target_share")), num(s.get("documents")), pct(s.get("documents_share")),
@@ -271,6 +280,8 @@ def render(f: dict) -> str:
     body = {
         "funnel": _funnel(f), "drops": _drops(f), "distributions": _distributions(f),
         "dedup": _dedup(f["dedup"]) if f["dedup"] else not_run("Dedup (dedup/stats.json)"),
+        "decontamination": (_decontamination(f["decontamination"]) if f.get("decontamination")
+                            else not_run("Benchmark decontamination (decontaminate_v1)")),
         "pii": _pii(f["pii"]) if f["pii"] is not None else not_run("PII masking (pii_* counters)"),
         "mix": _mix(f["mix"]) if f["mix"] else not_run("Mixing (mix/manifest.json)"),
         "tokens": _tokens(f["tokens"]) if f["tokens"] else not_run("Tokenizer and tokens (tokenizer/, tokens/)"),

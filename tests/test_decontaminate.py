@@ -234,6 +234,13 @@ def test_cli_run_counts_matches_per_benchmark(tmp_path):
     assert kept["000000"]["decontam_matches"] == 0 and kept["000000"]["text"] == pages[0]
     assert kept["000001"]["decontam_benchmarks"] == "kmmlu" and "훈민정음" not in kept["000001"]["text"]
     assert kept["000002"]["decontam_benchmarks"] == "click" and P3[:25] in kept["000002"]["text"]
+    r = cli("report", str(tmp_path / "run"))
+    assert r.returncode == 0, r.stderr
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["decontamination"]["matches"] == {"click": 2, "kmmlu": 2}
+    assert report["decontamination"]["chars_removed"] == counters["decontam_chars_removed"] > 0
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert 'id="decontamination"' in html and "<td>kmmlu</td>" in html
 
 
 @pytest.mark.parametrize("bad, expected", [
