@@ -175,11 +175,10 @@ def unescape_refs(text: str) -> str:
 # --- Korean or not, from the raw bytes (input.prefilter_korean) ----------------------------------------------
 #
 # Korean is under 1% of a Common Crawl snapshot: every other page is read, decoded and extracted only to be
-# dropped by language ID. These counts look for Hangul in the bytes as they came, in every form a Korean page
-# writes it, and stop as soon as `enough` is reached (a Korean page reaches it in its first few hundred bytes
-# of text). UTF-8 first (the bytes.count of the lead bytes EA-ED is C speed, and only a page that has some is
-# searched with the exact pattern); then numeric character references; then a UTF-16/32 page with
-# a byte order mark, decoded; then, only for a page that is not valid UTF-8, the legacy double-byte pairs.
+# dropped by language ID. `hangul_evidence` looks for Hangul in the bytes as they came, in every form a Korean
+# page writes it: UTF-8 syllables and EUC-KR/CP949 byte pairs counted with numpy (the pairs only on a page that
+# is not valid UTF-8), numeric character references with a regex that stops at `enough`, and a UTF-16/32 page
+# with a byte order mark decoded.
 
 # A page with fewer Hangul syllables than this is dropped as `read_no_hangul` when input.prefilter_korean is on.
 # Measured (bench/prefilter.py): the Korean pages of the bundled sample hold at least 172 (comment boards; 299
@@ -188,35 +187,64 @@ def unescape_refs(text: str) -> str:
 # eojeol (ko_quality_v1, gopher_quality_ko_v1) leave no room for a document the default steps would keep.
 PREFILTER_MIN_HANGUL = 10
 
-# U+AC00-U+D7A3 in UTF-8: EA B0 80 - ED 9E A3.
-_UTF8_HANGUL = re.compile(rb"\xea[\xb0-\xbf][\x80-\xbf]|[\xeb\xec][\x80-\xbf][\x80-\xbf]|\xed[\x80-\x9e][\x80-\xbf]")
-# &#44032; - &#55203; and &#xAC00; - &#xD7A3;
+# &#44032; - &#55203; and &#xAC00; - &#xD7A3; (the decimal form a little wider: 44000-55999)
 _NCR_HANGUL = re.compile(rb"&#(?:4[4-9][0-9]{3}|5[0-5][0-9]{3});|&#[xX]0*(?:[aA][c-fC-F]|[bBcC][0-9a-fA-F]|[dD][0-7])[0-9a-fA-F]{2};")
-# EUC-KR (KS X 1001) Hangul: lead B0-C8, trail A1-FE; CP949's extended syllables: lead 81-C6, trail 41-5A,
-# 61-7A, 81-FE. Counted only on a page that is not valid UTF-8: in UTF-8 text `é` (C3 A9) is such a pair.
-_LEGACY_HANGUL = re.compile(rb"[\xb0-\xc8][\xa1-\xfe]|[\x81-\xc6][\x41-\x5a\x61-\x7a\x81-\xfe]")
-_UTF8_LEADS = (b"\xea", b"\xeb", b"\xec", b"\xed")
 
 
 def hangul_evidence(payload: bytes, enough: int) -> int:
     """How many Hangul syllables the raw bytes seem to hold, in UTF-8, as character references, in UTF-16/32
-    with a byte order mark, or in EUC-KR/CP949; counting stops at `enough`. Never decodes a UTF-8 page."""
-    if payload.isascii():  # most of the web that is not Korean: only character references can carry Hangul
+    with a byte order mark, or in EUC-KR/CP949; at most `enough`."""
+    if payload.isascii():  # much of the web that is not Korean: only character references can carry Hangul
         return _count(_NCR_HANGUL, payload, enough) if b"&#" in payload else 0
     bom = sniff_bom(payload)
     if bom is not None and bom[0] != "utf-8":
         text = payload[bom[1]:].decode(bom[0], errors="replace")
         return min(enough, len(_HANGUL.findall(text)))
-    leads = sum(payload.count(lead) for lead in _UTF8_LEADS)  # an upper bound of the UTF-8 syllables
-    found = _count(_UTF8_HANGUL, payload, min(leads, enough)) if leads else 0
+    import numpy as np
+
+    a = np.frombuffer(payload, dtype=np.uint8)
+    found = min(enough, _utf8_syllables(a))
     if found < enough and b"&#" in payload:
         found += _count(_NCR_HANGUL, payload, enough - found)
-    if found < enough:
-        try:
-            payload.decode("utf-8")
-        except UnicodeDecodeError:
-            found += _count(_LEGACY_HANGUL, payload, enough - found)
+    if found < enough and not _valid_utf8(payload):
+        found = min(enough, found + _legacy_pairs(a))
     return found
+
+
+def _valid_utf8(payload: bytes) -> bool:
+    try:
+        payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _utf8_syllables(a) -> int:
+    """U+AC00-U+D7A3 in UTF-8 (EA B0 80 - ED 9E A3): a lead byte EA-ED, whose second byte is in the range its
+    lead allows (EA: B0-BF, EB/EC: 80-BF, ED: 80-9E), and a continuation byte. Only the positions of lead
+    bytes are looked at twice: a page without any costs one pass."""
+    import numpy as np
+
+    at = np.flatnonzero((a[:-2] - 0xEA) <= 3)  # uint8 wraps around: EA-ED
+    if not at.size:
+        return 0
+    lead, second, third = a[at], a[at + 1], a[at + 2]
+    ok_second = np.where(lead == 0xEA, (second - 0xB0) <= 0x0F,
+                         np.where(lead == 0xED, (second - 0x80) <= 0x1E, (second & 0xC0) == 0x80))
+    return int(np.count_nonzero(ok_second & ((third & 0xC0) == 0x80)))
+
+
+def _legacy_pairs(a) -> int:
+    """Byte pairs that are Hangul in EUC-KR (KS X 1001: lead B0-C8, trail A1-FE) or CP949's extended syllables
+    (lead 81-C6, trail 41-5A, 61-7A, 81-FE), counted at every position (a run of Hangul counts up to twice:
+    the pre-filter errs towards keeping). Asked only of a page that is not valid UTF-8: in UTF-8 text `é`
+    (C3 A9) is such a pair."""
+    import numpy as np
+
+    lead, trail = a[:-1], a[1:]
+    ks = ((lead - 0xB0) <= 0x18) & ((trail - 0xA1) <= 0x5D)
+    ext = ((lead - 0x81) <= 0x45) & (((trail - 0x41) <= 0x19) | ((trail - 0x61) <= 0x19) | ((trail - 0x81) <= 0x7D))
+    return int(np.count_nonzero(ks | ext))
 
 
 def _count(pattern: re.Pattern, data: bytes, enough: int) -> int:
