@@ -168,11 +168,12 @@ def read_cc_index_shard(shard: str, cfg: InputConfig) -> Iterator[RawRecord]:
 
     cc = cfg.cc_index
     hits = shard_hits(shard, cfg)
-    fs, _ = fsspec.core.url_to_fs(cc.warc_prefix, **cc.storage_options)
+    fs, root = fsspec.core.url_to_fs(cc.warc_prefix, **cc.storage_options)
+    root = root.rstrip("/")
     n = 0
     for i in range(0, len(hits), FETCH_BATCH):
         batch = hits[i : i + FETCH_BATCH]
-        paths = [fs._strip_protocol(cc.warc_prefix.rstrip("/") + "/" + h["warc_filename"]) for h in batch]
+        paths = [f"{root}/{h['warc_filename']}" for h in batch]
         starts = [h["warc_record_offset"] for h in batch]
         ends = [h["warc_record_offset"] + h["warc_record_length"] for h in batch]
         datas = fs.cat_ranges(paths, starts, ends, on_error="return")
