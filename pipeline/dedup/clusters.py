@@ -165,7 +165,7 @@ class ClusterSummary:
     size_histogram: dict[int, int] = field(default_factory=dict)  # cluster_size → clusters
     # The largest clusters, by size then kept id then component: {"kept_id", "size", "member_refs"}.
     largest: list[dict] = field(default_factory=list)
-    rounds: int = 0  # large-star/small-star rounds after round 0
+    rounds: int = 0  # large-star steps after round 0, the last one finding only stars (components.py)
 
 
 def _largest(kept: pa.Table, position: np.ndarray, refs: np.ndarray, top: int, shown: int) -> list[dict]:
@@ -247,7 +247,7 @@ def merge_parts(part_files: list[str], out: str) -> dict:
     pending: list[pa.Table] = []
     pending_rows = 0
     components_seen = 0
-    last_root = None
+    last_root = -1  # refs are >= 0
     writer = None
     with atomic_path(Path(out)) as tmp:
 
