@@ -159,3 +159,47 @@ def test_rerun_after_interrupted_scratch(tmp_path):
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"not arrow")
     check_equal(tmp_path, docs, documents_in=200)
+
+
+def test_stage_writes_the_reference_clusters(tmp_path):
+    # The whole stage on planted Korean duplicates (test_dedup's corpus, each text three times more with
+    # small edits), then the reference on the stage's own pairs and docs: same file, same statistics.
+    import json
+
+    from test_dedup import change_eojeol, planted_docs, read_dir, run_dir_with
+
+    from pipeline.dedup.stage import Config, run
+
+    docs, _ = planted_docs()
+    docs += [{**d, "id": f"{d['id']}-{k}", "text": change_eojeol(d["text"], 0.02, k)} for d in docs[:5] for k in range(3)]
+    rd = run_dir_with(docs, tmp_path, 3)
+    summary = run(Config(num_band_partitions=4), None, rd, LOCAL)
+    dedup = rd / "dedup"
+    docs_files = sorted(str(p) for p in (dedup / "docs").glob("*.parquet"))
+    reference = build_clusters_in_memory(dedup, docs_files, "quality_then_id", out=tmp_path / "reference.parquet")
+    assert (dedup / "clusters.parquet").read_bytes() == (tmp_path / "reference.parquet").read_bytes()
+    stats = json.loads((dedup / "stats.json").read_text("utf-8"))
+    expected = cluster_stats(reference, len(docs))
+    assert stats["cluster_size_histogram"] == expected["cluster_size_histogram"]
+    assert [c["kept_id"] for c in stats["largest_clusters"]] == [c["kept_id"] for c in expected["largest_clusters"]]
+    assert summary["clusters"] == int(reference.column("kept").to_numpy().sum()) > 6
+    assert len(read_dir(rd / "documents")) == len(docs) - len(reference) + summary["clusters"]
+    assert not (dedup / "components").exists()
+
+
+def test_ray_backend_writes_the_same_file(tmp_path):
+    # Every task through embedded Ray (2 CPUs): the same bytes as the local backend and the reference.
+    rng = np.random.default_rng(11)
+    shard, row = rng.integers(0, 3, size=(2, 600)), rng.integers(0, 400, size=(2, 600))
+    a, b = ref(shard[0], row[0]), ref(shard[1], row[1])
+    chain = [ref(i % 3, 400 + i) for i in range(120)]
+    a, b = np.concatenate([a, chain[:-1]]), np.concatenate([b, chain[1:]])
+    docs = write_run(tmp_path, [600] * 3, a[a != b], b[a != b], pair_partitions=6)
+    local, _ = check_equal(tmp_path, docs, documents_in=1800)
+    ray_executor = Executor(ExecutionConfig(backend="ray", num_cpus=2))
+    try:
+        on_ray = build_clusters(tmp_path, docs, "quality_then_id", ray_executor)
+    finally:
+        ray_executor.shutdown()
+    assert (tmp_path / "clusters.parquet").read_bytes() == (tmp_path / "reference.parquet").read_bytes()
+    assert on_ray == local

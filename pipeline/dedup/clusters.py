@@ -214,7 +214,8 @@ def attach_members(labels_dir: str, out_dir: str, shard_index: int, docs_file: s
     refs, first = np.unique(t.column("u").to_numpy(), return_index=True)
     roots = t.column("v").to_numpy()[first]
     docs = pq.read_table(docs_file).take(pa.array(refs & np.int64(0xFFFFFFFF)))
-    write_routed(Path(out_dir), shard_index, _members(refs, docs, roots), node_partition(roots, num_partitions), num_partitions)
+    members = _members(refs, docs, roots)
+    write_routed(Path(out_dir), shard_index, members, node_partition(roots, num_partitions), num_partitions)
     return {"members": len(refs)}
 
 
@@ -291,7 +292,8 @@ def merge_parts(part_files: list[str], out: str) -> dict:
             number = components_seen + np.cumsum(new) - 1
             components_seen += int(new.sum())
             last_root = roots[-1]
-            chunk = chunk.set_column(chunk.schema.get_field_index("component"), "component", pa.array(number, pa.int64()))
+            column = chunk.schema.get_field_index("component")
+            chunk = chunk.set_column(column, "component", pa.array(number, pa.int64()))
             pending.append(chunk)
             pending_rows += len(chunk)
             if pending_rows >= ROW_GROUP_ROWS:
@@ -340,7 +342,8 @@ def build_clusters(dedup_dir: Path, docs_files: list[str], keep: str, executor) 
 
 
 def cluster_stats(
-    clusters: pa.Table | ClusterSummary, documents_in: int, top: int = TOP_CLUSTERS, members_per_cluster: int = MEMBERS_SHOWN
+    clusters: pa.Table | ClusterSummary, documents_in: int, top: int = TOP_CLUSTERS,
+    members_per_cluster: int = MEMBERS_SHOWN,
 ) -> dict:
     """Histogram {size: count} (size 1 = documents in no cluster) and the largest clusters' first members.
     A ClusterSummary holds at most TOP_CLUSTERS clusters and MEMBERS_SHOWN members of each."""

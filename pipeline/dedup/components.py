@@ -199,7 +199,8 @@ def connected_stars(executor, dedup_dir: Path, pairs_files: list[str], num_shard
         if rounds > MAX_ROUNDS:
             raise RunError(f"dedup clusters: no convergence after {MAX_ROUNDS} rounds")
         large = scratch / f"round-{rounds:02d}-large"
-        res = executor.map(large_star, [(str(step), str(large), q, P) for q in range(P)], f"dedup clusters: round {rounds}")
+        items = [(str(step), str(large), q, P) for q in range(P)]
+        res = executor.map(large_star, items, f"dedup clusters: round {rounds}")
         shutil.rmtree(step, ignore_errors=True)
         step = large
         if sum(r["unstable"] for r in res) == 0:
