@@ -78,13 +78,17 @@ def regex_inventory(config: str = CONFIG) -> list[tuple[str, re.Pattern]]:
     import filters.quality
     import filters.signals
     import filters.spam_lexicon
+    import pipeline.extract
+    import pipeline.feeds
+    import pipeline.redact
     import pipeline.text
     from filters.korean import _read_data_lines
     from filters.spam_lexicon import load_lexicon
 
     found: list[tuple[str, re.Pattern]] = []
     for module in (filters.heuristics, filters.ko_patterns, filters.korean, filters.line_dedup, filters.pii,
-                   filters.quality, filters.signals, filters.spam_lexicon, pipeline.text):
+                   filters.quality, filters.signals, filters.spam_lexicon, pipeline.text,
+                   pipeline.extract, pipeline.feeds, pipeline.redact):  # what the reader runs on every page
         found += _module_patterns(module)
     for name, step, _ in default_steps(config):
         for attr, value in sorted(vars(step).items()) if step is not None else ():
@@ -194,6 +198,8 @@ def timed(fn: Callable[[str], object], text: str, repeat: int = 1) -> float:
 
 def pattern_runner(pattern: re.Pattern) -> Callable[[str], object]:
     """What the pipeline does with a pattern: scan the whole text for every match."""
+    if isinstance(pattern.pattern, bytes):  # the readers' patterns run on raw payloads
+        return lambda text: sum(1 for _ in pattern.finditer(text.encode("utf-8", "surrogatepass")))
     return lambda text: sum(1 for _ in pattern.finditer(text))
 
 

@@ -280,15 +280,15 @@ def render(f: dict) -> str:
     body = {
         "funnel": _funnel(f), "drops": _drops(f), "distributions": _distributions(f),
         "dedup": _dedup(f["dedup"]) if f["dedup"] else not_run("Dedup (dedup/stats.json)"),
-        "decontamination": (_decontamination(f["decontamination"]) if f.get("decontamination")
-                            else not_run("Benchmark decontamination (decontaminate_v1)")),
+        "decontamination": _decontamination(f["decontamination"]) if f.get("decontamination") else None,
         "pii": _pii(f["pii"]) if f["pii"] is not None else not_run("PII masking (pii_* counters)"),
         "mix": _mix(f["mix"]) if f["mix"] else not_run("Mixing (mix/manifest.json)"),
         "tokens": _tokens(f["tokens"]) if f["tokens"] else not_run("Tokenizer and tokens (tokenizer/, tokens/)"),
         "run": _run(f["run"]),
     }
-    sections = "\n".join(f'<section id="{key}"><h2>{esc(title)}</h2>{body[key]}</section>' for key, title in SECTIONS)
-    nav = "".join(f'<a href="#{key}">{esc(title)}</a>' for key, title in SECTIONS)
+    shown = [(key, title) for key, title in SECTIONS if body[key] is not None]  # optional steps: only when run
+    sections = "\n".join(f'<section id="{key}"><h2>{esc(title)}</h2>{body[key]}</section>' for key, title in shown)
+    nav = "".join(f'<a href="#{key}">{esc(title)}</a>' for key, title in shown)
     kept_share = f["documents_kept"] / f["documents_in"] if f["documents_in"] else None
     cards = [("documents in", num(f["documents_in"])), ("kept", num(f["documents_kept"])),
              ("dropped", num(f["documents_dropped_total"])), ("kept share", pct(kept_share)),
