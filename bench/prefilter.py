@@ -233,8 +233,10 @@ def index_bytes(corpus: Path, pages: list[dict], out: Path) -> None:
     indexed = Counting.read
     print(f"  {len(rows)} records, {n_ko} Korean; index {sum(f.stat().st_size for f in index.iterdir())} bytes")
     print(f"  whole files: {whole:,} bytes read, {whole / n_ko:,.0f} per Korean page")
-    print(f"  cc_index:    {indexed:,} bytes read ({planned:,} planning, {indexed - planned:,} shard index reads "
-          f"and ranges), {indexed / n_ko:,.0f} per Korean page ({got} pages read): {whole / indexed:.0f}x fewer bytes")
+    ranges = sum(r["warc_record_length"] for r in rows if r["content_languages"].startswith("kor"))
+    print(f"  cc_index:    {indexed:,} bytes read ({planned:,} planning the shards, {indexed - planned - ranges:,} "
+          f"the shards' index rows, {ranges:,} the Korean records' ranges), {indexed / n_ko:,.0f} per Korean page "
+          f"({got} pages read): {whole / indexed:.0f}x fewer bytes")
 
 
 def main() -> None:

@@ -109,9 +109,8 @@ def _fragment(file: str, options: dict, row_groups=None):
 
 
 def _hits_per_row_group(file: str, expr, options: dict) -> list[int]:
-    frag = _fragment(file, options)
-    frag.ensure_complete_metadata()
-    return [_fragment(file, options, [rg.id]).count_rows(filter=expr) for rg in frag.row_groups]
+    # split_by_row_group reads the footer once; the row-group fragments share it.
+    return [part.count_rows(filter=expr) for part in _fragment(file, options).split_by_row_group()]
 
 
 def cut(hits_per_row_group: list[int], per_shard: int) -> list[tuple[int, int, int, int]]:
@@ -148,19 +147,15 @@ def shard_hits(shard: str, cfg: InputConfig) -> list[dict]:
     cc = cfg.cc_index
     expr = language_filter(cc.languages, cc.primary_only)
     try:
-        # Row group by row group, one thread: the hits come in row order, as the plan counted them.
-        rows: list[dict] = []
-        for rg in range(a, b):
-            table = _fragment(file, cc.storage_options, [rg]).to_table(columns=COLUMNS, filter=expr, use_threads=False)
-            rows.extend(table.to_pylist())
-            if len(rows) >= e:
-                break
+        # One thread: the hits come in row order, as the plan counted them.
+        table = _fragment(file, cc.storage_options, list(range(a, b))).to_table(columns=COLUMNS, filter=expr,
+                                                                               use_threads=False)
+        rows = table.slice(s, e - s).to_pylist()
     except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
         raise ShardError(f"{file}: cannot read the index: {type(err).__name__}: {err}") from None
-    hits = rows[s:e]
-    if len(hits) != e - s:
-        raise ShardError(f"{shard}: the index holds {len(hits)} of the shard's {e - s} hits (was it changed?)")
-    return sorted(hits, key=lambda r: (r["warc_filename"], r["warc_record_offset"]))
+    if len(rows) != e - s:
+        raise ShardError(f"{shard}: the index holds {len(rows)} of the shard's {e - s} hits (was it changed?)")
+    return sorted(rows, key=lambda r: (r["warc_filename"], r["warc_record_offset"]))
 
 
 def read_cc_index_shard(shard: str, cfg: InputConfig) -> Iterator[RawRecord]:
