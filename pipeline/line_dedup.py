@@ -258,7 +258,7 @@ def prepass(cfg: Config, job: JobConfig, run_dir: Path, executor) -> dict:
         shutil.rmtree(out)  # left by other inputs or settings: its partial counts must not be reused
     with atomic_path(fingerprint_file) as tmp:
         tmp.write_text(fingerprint)
-    from pipeline.shard import shard_ids  # here, not at the top: pipeline.shard pulls in datatrove (~0.3 s)
+    from pipeline.fingerprint import shard_ids  # here, not at the top: pipeline.steps pulls in datatrove (~0.3 s)
 
     t0 = time.time()
     ids = shard_ids(paths)

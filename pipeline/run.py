@@ -20,15 +20,15 @@ from pathlib import Path
 
 import yaml
 
-from pipeline import stages
-from pipeline import rundir
+from pipeline import rundir, stages
 from pipeline.atomic import atomic_path, write_json
 from pipeline.config import JobConfig, expand_inputs
 from pipeline.errors import RunError
 from pipeline.executor import Executor
-from pipeline.redact import redact, redact_obj
 from pipeline.extracted import EXTRACTED_DIR
-from pipeline.shard import process_shard, shard_ids
+from pipeline.fingerprint import shard_ids
+from pipeline.redact import redact, redact_obj
+from pipeline.shard import process_shard
 from pipeline.storage import RemoteRun, is_remote
 
 VERSIONED = ("ko-curate", "datatrove", "ray", "pyarrow", "fasttext-numpy2-wheel", "resiliparse", "trafilatura",

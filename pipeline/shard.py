@@ -12,172 +12,30 @@ the shard: the run stops, and no output or marker of that shard exists under a f
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter, get_filter_result
 from datatrove.utils.stats import Stats
 
-from pipeline.atomic import atomic_path, read_json, write_json
+from pipeline.atomic import read_json, write_json
 from pipeline.budget import DocumentTimeout, time_limit
 from pipeline.config import JobConfig
 from pipeline.errors import RunError, ShardError
 from pipeline.extracted import Outcome, outcomes, remove_copy, replay
+from pipeline.fingerprint import config_fingerprint
 from pipeline.readers import PartialShard, RawRecord
 from pipeline.redact import redact
-from pipeline.steps import Annotator, build_step, registry, step_files
-
-_PA_TYPES = {float: pa.float64(), int: pa.int64(), str: pa.string(), bool: pa.bool_()}
-
-# Columns every kept/rejected row has, before the steps' score columns.
-KEPT_BASE = {"id": str, "text": str, "url": str, "source": str, "source_shard": str, "charset": str,
-             "text_chars": int, "warc_date": str}
-REJECTED_BASE = {"id": str, "url": str, "source": str, "source_shard": str, "reason": str, "step": str,
-                 "snippet": str, "text_chars": int, "duplicate_of": str, "error": str}
-
-
-def shard_ids(paths: list[str]) -> list[str]:
-    """Stable, unique, file-name-safe ids: position in the sorted input list + the file's base name."""
-    out = []
-    for i, p in enumerate(paths):
-        base = p.rstrip("/").rsplit("/", 1)[-1]
-        for suffix in (".gz", ".zst", ".zstd", ".parquet", ".jsonl", ".json", ".warc", ".wet"):
-            base = base.removesuffix(suffix)
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in base)[:80]
-        out.append(f"{i:05d}-{safe}")
-    return out
-
-
-def config_fingerprint(job: JobConfig) -> str:
-    """What a shard's output depends on: the settings that shape it and the contents of every file a step
-    reads (word lists, models, benchmarks). A shard whose marker holds another fingerprint runs again."""
-    keep = job.model_dump(include={"input", "extract", "steps", "rejected", "line_dedup"})
-    keep["input"].pop("paths", None)
-    if job.execution.score_all:  # only when on, so that runs made before the setting keep their fingerprint
-        keep["score_all"] = True
-    keep["files"] = sorted({path: _content_digest(path) for spec in job.steps if isinstance(spec, dict)
-                            for path in step_files(spec)}.items())
-    return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-_DIGESTS: dict[tuple, str] = {}
-
-
-def _content_digest(path: str) -> str:
-    """sha256 of a file's bytes, or of a directory's files (name and bytes); cached per process by size and
-    mtime, since every shard task asks (the perplexity model is ~20 MB: ~50 ms to hash once)."""
-    p = Path(path)
-    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p] if p.is_file() else []
-    if not files:
-        return "missing"
-    key = (str(p.resolve()), tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
-    digest = _DIGESTS.get(key)
-    if digest is None:
-        h = hashlib.sha256()
-        for f in files:
-            h.update(f.relative_to(p).as_posix().encode() if p.is_dir() else b"")
-            with open(f, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(chunk)
-        digest = _DIGESTS[key] = h.hexdigest()[:16]
-    return digest
-
+from pipeline.rows import KEPT_BASE, REJECTED_BASE, TableWriter, row, schema, utf8_len
+from pipeline.steps import Annotator, build_step, registry
 
 class _Unreadable(Exception):
-    pass
-
-
-class _TableWriter:
-    """Buffers rows and writes Parquet row groups to a temp file; `commit` renames it into place."""
-
-    def __init__(self, path: Path, schema: pa.Schema, row_group_size: int):
-        self.path, self.schema, self.row_group_size = path, schema, row_group_size
-        self._ctx = atomic_path(path)
-        self._tmp = self._ctx.__enter__()
-        self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
-        self._rows: list[dict] = []
-        self.count = 0
-
-    def add(self, row: dict) -> None:
-        self._rows.append(row)
-        if len(self._rows) >= self.row_group_size:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._rows:
-            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=self.schema))
-            self.count += len(self._rows)
-            self._rows = []
-
-    def commit(self) -> None:
-        self._flush()
-        self._writer.close()
-        self._ctx.__exit__(None, None, None)
-
-    def abort(self, exc: BaseException) -> None:
-        try:
-            # On a full disk closing writes the footer and fails again; the file is deleted either way, and
-            # the error worth reporting is `exc`.
-            with contextlib.suppress(OSError):
-                self._writer.close()
-        finally:
-            self._ctx.__exit__(type(exc), exc, exc.__traceback__)
-
-
-_COLUMN_NAMES: dict[pa.Schema, frozenset[str]] = {}
-
-
-def _column_names(schema: pa.Schema) -> frozenset[str]:
-    """`schema.names` builds a new list on every access; asked once per metadata key of every row, it made
-    `_row` ~2.5% of the whole profiled pass (bench/profile_pass.py)."""
-    names = _COLUMN_NAMES.get(schema)
-    if names is None:
-        names = _COLUMN_NAMES[schema] = frozenset(schema.names)
-    return names
-
-
-def _utf8_len(doc: Document) -> int:
-    """UTF-8 size of `doc.text`, cached while the text is the same object (most steps leave it alone; the size
-    is needed after every step for `bytes_out`)."""
-    cached = doc.metadata.get("_utf8_len")
-    if cached is not None and cached[0] is doc.text:
-        return cached[1]
-    n = len(doc.text.encode())
-    doc.metadata["_utf8_len"] = (doc.text, n)
-    return n
-
-
-def _schema(base: dict[str, type], step_columns: dict[str, type]) -> pa.Schema:
-    cols = dict(base)
-    for k, t in step_columns.items():
-        cols.setdefault(k, t)
-    fields = [pa.field(k, _PA_TYPES[t]) for k, t in cols.items()]
-    fields.append(pa.field("metadata", pa.string()))  # anything a step wrote without declaring it, as JSON
-    return pa.schema(fields)
-
-
-def _row(schema: pa.Schema, values: dict[str, Any], metadata: dict[str, Any]) -> dict:
-    row = dict(values)
-    extra = {}
-    names = _column_names(schema)
-    for k, v in metadata.items():
-        if k.startswith("_"):
-            continue
-        if k in names:
-            row.setdefault(k, v)
-        else:
-            extra[k] = v
-    row["metadata"] = json.dumps(extra, ensure_ascii=False, default=str) if extra else None
-    return row
+    """The shard could not be read at all: no outputs and no marker, so a later run retries it."""
 
 
 # Built steps per worker process, keyed by the step config, the classes registered under its names, the run
@@ -211,8 +69,8 @@ class ShardRun:
             step_columns.update(getattr(s, "columns", {}) or {})
         self.score_all = job.execution.score_all
         self.timeout = job.execution.document_timeout_s
-        self.kept_schema = _schema(KEPT_BASE, step_columns)
-        self.rej_schema = _schema({**REJECTED_BASE, "drop_reasons": str} if self.score_all else REJECTED_BASE,
+        self.kept_schema = schema(KEPT_BASE, step_columns)
+        self.rej_schema = schema({**REJECTED_BASE, "drop_reasons": str} if self.score_all else REJECTED_BASE,
                                   step_columns)
         self.dropped: Counter = Counter()
         self.fallbacks: Counter = Counter()
@@ -270,9 +128,9 @@ class ShardRun:
     def run(self) -> dict:
         t0 = time.time()
         self.documents_in = self.bytes_in = self.bytes_kept = 0
-        self.kept = _TableWriter(self.run_dir / "documents" / f"{self.shard_id}.parquet", self.kept_schema,
+        self.kept = TableWriter(self.run_dir / "documents" / f"{self.shard_id}.parquet", self.kept_schema,
                                  self.job.execution.row_group_size)
-        self.rejected = _TableWriter(self.run_dir / "rejected" / f"{self.shard_id}.parquet", self.rej_schema,
+        self.rejected = TableWriter(self.run_dir / "rejected" / f"{self.shard_id}.parquet", self.rej_schema,
                                      self.job.execution.row_group_size)
         error = None
         partial = False
@@ -357,14 +215,14 @@ class ShardRun:
             st["seconds"] += time.perf_counter() - t
             undecided = [d for d in alive if "drop_reasons" not in d.metadata]
             st["documents_out"] += len(undecided)
-            st["bytes_out"] += sum(map(_utf8_len, undecided))
+            st["bytes_out"] += sum(map(utf8_len, undecided))
         for doc in alive:
             m = doc.metadata
             if "drop_reasons" in m:  # score_all: dropped by its first rule, scored by every rule
                 self._reject_doc(doc, m["drop_reasons"][0][1], m["drop_reasons"][0][0], None)
                 continue
-            self.bytes_kept += _utf8_len(doc)
-            self.kept.add(_row(self.kept_schema, {"id": doc.id, "text": doc.text, "text_chars": len(doc.text)}, m))
+            self.bytes_kept += utf8_len(doc)
+            self.kept.add(row(self.kept_schema, {"id": doc.id, "text": doc.text, "text_chars": len(doc.text)}, m))
 
     def _run_step(self, name: str, step, docs: list[Document]) -> tuple[list[Document], list[tuple]]:
         """One step on a batch under the time budget: (survivors, [(doc, reason, error)] to reject). If the batch
@@ -433,13 +291,13 @@ class ShardRun:
             values["error"] = error
         if "drop_reasons" in doc.metadata:  # score_all: every rule that would drop it, as [[step, reason], ...]
             values["drop_reasons"] = json.dumps(doc.metadata["drop_reasons"], ensure_ascii=False)
-        self.rejected.add(_row(self.rej_schema, values, doc.metadata))
+        self.rejected.add(row(self.rej_schema, values, doc.metadata))
 
     def _reject_record(self, rec: RawRecord, step: str) -> None:
         self.dropped[rec.drop_reason] += 1
         meta = {"url": redact(rec.url) if rec.url else rec.url, "source": self.job.input.source,
                 "source_shard": self.display_path, **rec.meta}
-        self.rejected.add(_row(self.rej_schema, {"id": f"{self.shard_id}/{rec.index:06d}", "reason": rec.drop_reason,
+        self.rejected.add(row(self.rej_schema, {"id": f"{self.shard_id}/{rec.index:06d}", "reason": rec.drop_reason,
                                                  "step": step, "snippet": None, "text_chars": None}, meta))
 
 

@@ -13,7 +13,7 @@ from pipeline.config import load_config
 from pipeline.extracted import copy_paths, outcomes_with_copy, replay
 from pipeline.run import run_job
 from pipeline.rundir import claim
-from pipeline.shard import shard_ids
+from pipeline.fingerprint import shard_ids
 from tests.warcgen import gzip_members, html_page, write_warc
 
 PARAS = ["서울의 봄은 3월 하순에 시작된다. 벚꽃은 4월 초에 가장 많이 피고 사람들이 한강으로 나온다.",

@@ -95,7 +95,7 @@ def run_fingerprint(section: dict, job, run_dir: Path) -> str:
     import json
 
     from pipeline.config import expand_inputs
-    from pipeline.shard import config_fingerprint, shard_ids
+    from pipeline.fingerprint import config_fingerprint, shard_ids
 
     if job is None:
         shards, shard_config = sorted(p.name for p in (Path(run_dir) / "documents").glob("*.parquet")), None
