@@ -198,7 +198,9 @@ def _validate_deep(cfg: JobConfig, path: str) -> None:
             raise ConfigError(f"{path}: line_dedup.{_fmt_loc(err['loc'])}: {msg}") from None
     for name, section in (("dedup", cfg.dedup), ("mix", cfg.mix), ("tokenize", cfg.tokenize), ("report", cfg.report)):
         if section is not None:
-            stages.validate_section(name, section, f"{path}: {name}")
+            checked = stages.validate_section(name, section, f"{path}: {name}")
+            if name == "mix":  # rehydration reads the cluster sizes only dedup writes
+                stages.stage_module("mix").check_against_job(checked, cfg, f"{path}: mix")
 
 
 def is_remote(path: str) -> bool:

@@ -28,7 +28,8 @@ from pipeline.audit import rule_counts, score_all_of
 from pipeline.report_thresholds import find_thresholds, perplexity_cutoffs
 
 # Columns of documents/ and rejected/ that are not scores (contract in DESIGN.md).
-NON_SCORE_COLUMNS = {"id", "text", "url", "source", "source_shard", "reason", "step", "snippet", "duplicate_of"}
+NON_SCORE_COLUMNS = {"id", "text", "url", "source", "source_shard", "reason", "step", "snippet", "duplicate_of",
+                     "cluster_size"}  # dedup's count of copies: the Dedup section shows clusters
 # Lengths computed by the report itself from `text` (kept) or the `text_chars` column (dropped).
 CHARS, EOJEOL = "text_chars", "eojeol_count"
 HIST_BINS = 40

@@ -265,3 +265,11 @@ def test_files_without_sizes_are_named(tmp_path):
     src = {"name": "web", "path": str(tmp_path / "plain.parquet"), "weight": 1, "rehydrate": {"weights": FINEWEB2}}
     with pytest.raises(RunError, match=r"plain\.parquet: no column 'cluster_size'"):
         mix.run(mix.Config(sources=[src]), None, tmp_path, LOCAL)
+
+
+def test_validate_refuses_rehydrating_the_run_without_dedup(tmp_path):
+    path = tmp_path / "job.yaml"
+    path.write_text('input: {paths: [x.warc.gz]}\nmix:\n  sources:\n    - {name: ko-web, path: "{run_dir}/documents/*.parquet",'
+                    ' weight: 1.0, rehydrate: {weights: {"1": 1, "2+": 2}}}\n')
+    with pytest.raises(ConfigError, match=r"job.yaml: mix.sources\[0\] \(ko-web\).rehydrate: needs a dedup: section"):
+        load_config(str(path))
