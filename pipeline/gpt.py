@@ -2,7 +2,9 @@
 
 Kept apart from `pipeline/train.py` because it imports torch at the top, and torch is the optional `[train]`
 extra: the CLI can import `pipeline.train` (for its arguments) without torch installed.
-The default size (4 layers, 4 heads, 256 wide, 8000-piece vocabulary, 512 context) has ~5.3M parameters.
+The default size (4 layers, 4 heads, 256 wide, 8000-piece vocabulary, 512 context) has ~5.3M parameters;
+configs/train-gpu.yaml's GPT-2-small shape (12 x 12 x 768) has ~110M with a 32k vocabulary and 1024 context.
+Attention is `F.scaled_dot_product_attention` (flash or memory-efficient kernels on CUDA).
 """
 
 from __future__ import annotations
@@ -78,6 +80,13 @@ class GPT(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    def flops_per_token(self) -> float:
+        """Training FLOPs per token (forward + backward): 6 per weight that multiplies, plus attention's
+        12 * layers * width * context (PaLM appendix B, nanoGPT's estimate_mfu). Position embeddings are a lookup,
+        not a multiply; the tied token embedding is counted once, as the output head."""
+        matmul_weights = self.num_parameters() - self.pos.weight.numel()
+        return 6.0 * matmul_weights + 12.0 * self.cfg.n_layer * self.cfg.n_embd * self.cfg.seq_len
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         t = idx.shape[1]
