@@ -45,6 +45,7 @@ from pipeline.readers import PartialShard, RawRecord
 SCHEME = "ccindex://"
 COLUMNS = ["url", "warc_filename", "warc_record_offset", "warc_record_length"]
 FETCH_BATCH = 32  # ranges requested together: concurrent on async filesystems, memory <= 32 payloads
+_GZIP_MAGIC = b"\x1f\x8b\x08"
 _SHARD_RE = re.compile(r"^ccindex://(?P<file>.+)#rg=(?P<a>\d+)-(?P<b>\d+)&hits=(?P<s>\d+)-(?P<e>\d+)$")
 
 
@@ -178,16 +179,20 @@ def read_cc_index_shard(shard: str, cfg: InputConfig) -> Iterator[RawRecord]:
                                 meta={"error": f"{hit['warc_filename']}: not found"})
                 n += 1
                 continue
-            if isinstance(data, BaseException):
-                raise PartialShard(f"{shard}: fetching {hit['warc_filename']} at {hit['warc_record_offset']}: "
-                                   f"{type(data).__name__}: {data}", n)
+            if isinstance(data, BaseException):  # what the filesystem's own retries did not overcome
+                msg = f"{shard}: fetching {hit['warc_filename']} at {hit['warc_record_offset']}: {type(data).__name__}: {data}"
+                # Nothing read yet: a plain ShardError leaves no marker, so the next run retries the shard.
+                raise (PartialShard(msg, n) if n else ShardError(msg))
             got = 0
             label = f"{hit['warc_filename']}@{hit['warc_record_offset']}"
-            error = None
+            error = None if data.startswith(_GZIP_MAGIC) else "the range does not start a gzip member"
             try:
-                for rec in read_warc_stream(io.BytesIO(data), True, label, cfg, first=n):
+                # The hit's record only: the reader would look for the next member after damage, and what it
+                # found there would be another page.
+                for rec in read_warc_stream(io.BytesIO(data), True, label, cfg, first=n) if error is None else ():
                     got += 1
                     yield rec
+                    break
             except ShardError as err:  # PartialShard too: the damaged record was yielded before it
                 error = err
             if got == 0:  # the range holds no record the reader could read: the hit still is a document

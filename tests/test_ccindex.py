@@ -154,6 +154,20 @@ def test_a_missing_warc_file_costs_its_records(crawl, fetches, s3_endpoint):  # 
     assert sorted(got) == sorted((u, "read_fetch_failed") for u in KOREAN)
 
 
+def test_a_wrong_offset_costs_its_record(crawl, fetches, s3_endpoint):  # noqa: F811
+    rows = [dict(r) for r in crawl if r["url"] in KOREAN]
+    rows[1]["warc_record_offset"] += 7  # the range starts inside the record: no gzip member there
+    rows[2]["warc_record_length"] -= 50  # the range ends before the record does
+    index = f"{BUCKET}/bad-index/part-00000.parquet"
+    with s3_endpoint.open(index, "wb") as fh:
+        pq.write_table(pa.Table.from_pylist(rows), fh)
+    cfg = InputConfig(paths=[f"s3://{index}"], format="cc_index", cc_index={"warc_prefix": f"s3://{BUCKET}/"})
+    got = {r.url: r.drop_reason for shard in cfg.shard_paths() for r in read_shard(shard, cfg)}
+    assert len(got) == len(rows)
+    assert got[rows[1]["url"]] == "read_corrupt_record" and got[rows[2]["url"]] == "read_truncated_record"
+    assert {u for u, reason in got.items() if reason is None} == KOREAN - {rows[1]["url"], rows[2]["url"]}
+
+
 def test_config_checks():
     with pytest.raises(ValueError, match="only with format: cc_index"):
         InputConfig(paths=["x"], cc_index={})
