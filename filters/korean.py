@@ -347,8 +347,8 @@ class Ut1Index:
     shared 2-core machine: a frozenset of the strings takes 5.8-6.7 s and ~490 MB per worker; this index
     3.0-4.1 s and 40 MB (RSS +48 MB) and adds 6-8 µs per document (8-14 µs without UT1, 15-22 with). The
     hash is Python's own str hash (64-bit SipHash, seeded per process): the index is built in the worker that
-    uses it and never pickled. A host that is not listed matches a listed hash with probability 4.6e6 / 2^64 = 2.5e-13
-    per parent domain looked up: about one false drop in 10^12 documents."""
+    uses it and never pickled. A host that is not listed matches a listed hash with probability
+    4.6e6 / 2^64 = 2.5e-13 per parent domain looked up: about one false drop in 10^12 documents."""
 
     hashes: np.ndarray  # int64, sorted, unique
     category: np.ndarray  # uint8 index into `categories`, the first configured category listing the domain
