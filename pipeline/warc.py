@@ -43,6 +43,10 @@ def read_warc_stream(fh, is_gz: bool, path: str, cfg: InputConfig, first: int = 
     stream = fh if gz is None else (gz if gz.next_member() else None)
     while stream is not None:
         it = _RecordIterator(stream, check_digests=False)
+        if gz is not None:
+            # The stream is already decompressed. warcio would try gzip on its first read, and a first read of
+            # one byte (a member whose first deflate bytes end a 64 KiB input chunk) vanishes into that try.
+            it.reader.decompressor = it.reader.decomp_type = None
         damage: BaseException | None = None
         damaged: RawRecord | None = None  # the document the damage costs (None: it hit a non-document record)
         tail = b""  # the damaged record's payload: records it swallowed are looked for in it

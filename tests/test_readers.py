@@ -146,3 +146,32 @@ def test_warc_gzipped_as_one_member(tmp_path):
     path.write_bytes(gzip.compress(b"".join(gzip.decompress(m) for m in gzip_members(path.read_bytes()))))
     recs = list(read_shard(str(path), cfg()))
     assert [(r.url, r.drop_reason) for r in recs] == [(f"http://x/{i}", None) for i in range(3)]
+
+
+def test_warc_member_whose_first_read_is_one_byte(tmp_path):
+    """A gzip member whose first deflate bytes end the reader's 64 KiB input chunk decompresses to one byte on
+    its first read ("W"). warcio tried gzip on that byte, swallowed it, and the record read as `ARC/1.0 ...`:
+    one page in a thousand of a real-looking shard was lost as read_corrupt_record."""
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    def record(url: str, body: bytes, rtype: str = "response") -> bytes:
+        buf = io.BytesIO()
+        w = WARCWriter(buf, gzip=False)
+        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+        w.write_record(w.create_warc_record(url, rtype, payload=io.BytesIO(body),
+                                            http_headers=headers if rtype == "response" else None))
+        return buf.getvalue()
+
+    def member(data: bytes) -> bytes:  # stored deflate blocks: the byte after the 5-byte block header is "W"
+        return gzip.compress(data, compresslevel=0, mtime=0)
+
+    target = (1 << 16) - 16  # the next member's header (10) + block header (5) + "W" end the first chunk
+    pad = target - 200
+    while len(first := member(record("https://pad.example/", b"x" * pad, "resource"))) != target:
+        pad += target - len(first)
+    page = html_page("서울", KO).encode()
+    path = tmp_path / "aligned.warc.gz"
+    path.write_bytes(first + member(record("https://ko.example/", page)))
+    got = [(r.url, r.drop_reason) for r in read_shard(str(path), cfg())]
+    assert got == [("https://pad.example/", None), ("https://ko.example/", None)]
