@@ -139,13 +139,15 @@ def _classify(rec: RawRecord, record, rtype: str, payload: bytes | None, prefilt
     # A UTF-16/32 page is full of zero bytes: its byte order mark says it is text, not binary.
     if b"\x00" in payload[:4096] and not sniff_bom(payload):
         rec.drop_reason = "read_binary_payload"
-    elif prefilter_korean and hangul_evidence(payload, PREFILTER_MIN_HANGUL) < PREFILTER_MIN_HANGUL:
-        rec.drop_reason = "read_no_hangul"  # before decoding, extraction and every step: the cheap way out
-    elif mime in feeds.FEED_TYPES or (mime in _HTML_TYPES or not mime) and feeds.feed_kind(payload):
-        _read_feed(rec, payload, ctype)
-    elif mime and mime not in _HTML_TYPES:
+    elif mime and mime not in _HTML_TYPES and mime not in feeds.FEED_TYPES:
         rec.drop_reason = "read_not_html"
         rec.meta["content_type"] = mime
+    elif prefilter_korean and hangul_evidence(payload, PREFILTER_MIN_HANGUL) < PREFILTER_MIN_HANGUL:
+        # Before decoding, extraction and every step. After the content type, which costs less than a look
+        # at the bytes (a PDF is not scanned) and keeps its own reason.
+        rec.drop_reason = "read_no_hangul"
+    elif mime in feeds.FEED_TYPES or feeds.feed_kind(payload):
+        _read_feed(rec, payload, ctype)
     else:
         rec.html = payload
         rec.charset_header = charset_from_content_type(ctype)

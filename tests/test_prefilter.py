@@ -116,9 +116,8 @@ def test_reader_drops_foreign_pages_as_read_no_hangul(tmp_path):
         "https://ko.example/utf8", "https://ko.example/euckr", "https://ko.example/cp949-nolabel",
         "https://ko.example/utf16", "https://ko.example/ncr"]
     assert on["https://en.example/"] == on["https://ja.example/"] == "read_no_hangul"
-    assert on["https://en.example/pdf"] == "read_no_hangul"  # no Hangul: dropped before its type is looked at
+    assert on["https://en.example/pdf"] == off["https://en.example/pdf"] == "read_not_html"  # its type first
     assert "read_no_hangul" not in off.values()
-    assert off["https://en.example/pdf"] == "read_not_html"
 
 
 def test_wet_conversion_records(tmp_path):
@@ -161,7 +160,6 @@ def test_pipeline_run_counts_read_no_hangul(tmp_path):
     path = str(_write_mixed(tmp_path / "mixed.warc.gz"))
     summary, kept, rejected = run_cli(tmp_path, [path], prefilter_korean=True)
     assert summary["documents_in"] == 8
-    assert summary["documents_dropped"]["read_no_hangul"] == 3
-    assert {r["url"] for r in rejected if r["reason"] == "read_no_hangul"} == {
-        "https://en.example/", "https://ja.example/", "https://en.example/pdf"}
+    assert summary["documents_dropped"]["read_no_hangul"] == 2
+    assert {r["url"] for r in rejected if r["reason"] == "read_no_hangul"} == {"https://en.example/", "https://ja.example/"}
     assert {d["url"] for d in kept} >= {"https://ko.example/utf8", "https://ko.example/euckr"}
