@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.errors import ConfigError
 from pipeline.redact import redact
@@ -40,7 +40,23 @@ class CCIndexConfig(Strict):
     # they follow the index files' sorted order and the hits' row order.
     records_per_shard: int = Field(default=2000, ge=1)
     # fsspec options for the index and the WARC files, e.g. {anon: true} for s3://commoncrawl without credentials.
+    # No credentials here (they would be written to config.yaml and summary.json): AWS_* variables instead.
     storage_options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("storage_options")
+    @classmethod
+    def _no_credentials(cls, options: dict) -> dict:
+        def names(d: dict):
+            for k, v in d.items():
+                yield str(k)
+                if isinstance(v, dict):
+                    yield from names(v)
+
+        bad = [k for k in names(options) if any(w in k.lower() for w in ("key", "secret", "token", "password"))]
+        if bad:
+            raise ValueError(f"{bad[0]}: credentials do not belong in the config (it is written into the run "
+                             "directory); set the AWS_* variables instead")
+        return options
 
 
 class InputConfig(Strict):

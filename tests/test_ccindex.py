@@ -174,6 +174,9 @@ def test_config_checks():
     with pytest.raises(ValueError, match="pattern"):
         InputConfig(paths=["x"], format="cc_index", cc_index={"languages": ["ko"]})
     assert InputConfig(paths=["x"], format="cc_index").cc_index.languages == ["kor"]
+    with pytest.raises(ValueError, match="credentials"):
+        InputConfig(paths=["x"], format="cc_index", cc_index={"storage_options": {"client_kwargs": {"aws_secret_access_key": "s"}}})
+    assert InputConfig(paths=["x"], format="cc_index", cc_index={"storage_options": {"anon": True}}).cc_index.storage_options
 
 
 def test_an_index_path_without_parquet_is_a_config_error(s3_endpoint):  # noqa: F811
