@@ -3,10 +3,11 @@
 `read_shard(path, cfg)` yields `RawRecord`s: either a payload to extract (HTML bytes or plain text) or a record
 that already failed (`drop_reason` set: `read_no_hangul` (input.prefilter_korean), `read_not_html`,
 `read_binary_payload`, `read_empty_payload`, `read_too_large`, `read_invalid_json`, `read_no_text`,
-`read_invalid_feed`, `read_corrupt_record`, `read_truncated_record`). Every record that reaches the reader becomes a document that is accounted for;
-only records that are not documents at all (warcinfo, request, metadata) are skipped. A shard that cannot be opened -- missing, or not a regular
-file (a FIFO or /dev/zero would hang or never end) -- raises ShardError; one that breaks part-way (truncated
-gzip) yields what it could read and then raises PartialShard.
+`read_invalid_feed`, `read_corrupt_record`, `read_truncated_record`, `read_fetch_failed` (cc_index)). Every
+record that reaches the reader becomes a document that is accounted for; only records that are not documents at
+all (warcinfo, request, metadata) are skipped. A shard that cannot be opened -- missing, or not a regular file
+(a FIFO or /dev/zero would hang or never end) -- raises ShardError; one that breaks part-way (truncated gzip)
+yields what it could read and then raises PartialShard.
 
 Damaged WARC records cost only themselves. In a WARC with one gzip member per record (Common Crawl's layout)
 warcio sees one member at a time, so after a damaged member, or a record whose Content-Length is wrong, the
