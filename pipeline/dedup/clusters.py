@@ -227,8 +227,8 @@ def choose_part(in_dir: str, out_file: str, partition: int, keep: str) -> dict:
     table = choose_kept(members, keep)
     with atomic_path(Path(out_file)) as tmp, pa.OSFile(str(tmp), "wb") as sink:
         with pa.ipc.new_file(sink, table.schema) as writer:
-            # Batches bound what merge_parts holds per part.
-            writer.write_table(table, max_chunksize=65536)
+            # Batches bound what merge_parts holds per part (8192 rows × ~170 bytes × partitions).
+            writer.write_table(table, max_chunksize=8192)
     return {"summary": summarize(table)}
 
 
@@ -239,30 +239,46 @@ def _batches(path: Path):
             yield pa.Table.from_batches([reader.get_batch(i)])
 
 
+class _RowGroupBuffer:
+    """Rows waiting for a full row group, held column by column. pq.write_table writes each row group from
+    one chunk per column, and Parquet's pages and dictionary fallbacks depend on the chunking, so a row group
+    is combined before it is written; column by column, each column's pieces are freed as it is combined:
+    one row group in memory, not two."""
+
+    def __init__(self) -> None:
+        self.schema: pa.Schema | None = None
+        self.columns: list[list[pa.Array]] = []
+        self.rows = 0
+
+    def add(self, table: pa.Table) -> None:
+        if self.schema is None:
+            self.schema, self.columns = table.schema, [[] for _ in table.schema]
+        for pieces, column in zip(self.columns, table.columns):
+            pieces.extend(column.chunks)
+        self.rows += len(table)
+
+    def take(self, n: int) -> pa.Table:
+        """The first n rows, one chunk per column; the rest (copied, so the row group's memory goes) stays."""
+        out = []
+        for i, pieces in enumerate(self.columns):
+            whole = pa.concat_arrays(pieces)
+            self.columns[i] = [pa.concat_arrays([whole.slice(n)])] if len(whole) > n else []
+            out.append(whole.slice(0, n))
+        self.rows -= n
+        return pa.Table.from_arrays(out, schema=self.schema)
+
+
 def merge_parts(part_files: list[str], out: str) -> dict:
     """Task: merge the sorted parts by component (lowest ref) into one Parquet file, numbering components
     0, 1, ... in that order and cutting row groups every ROW_GROUP_ROWS rows, as pq.write_table does."""
     sources = [_batches(Path(f)) for f in part_files]
     heads: list[pa.Table | None] = [None] * len(sources)
     done = [False] * len(sources)
-    pending: list[pa.Table] = []
-    pending_rows = 0
+    buffer = _RowGroupBuffer()
     components_seen = 0
     last_root = -1  # refs are >= 0
     writer = None
     with atomic_path(Path(out)) as tmp:
-
-        def flush(final: bool) -> None:
-            nonlocal pending, pending_rows, writer
-            table = pa.concat_tables(pending).combine_chunks() if pending else None
-            while table is not None and (len(table) >= ROW_GROUP_ROWS or (final and len(table))):
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table.slice(0, ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS)
-                table = table.slice(ROW_GROUP_ROWS)
-            pending = [table] if table is not None and len(table) else []
-            pending_rows = len(table) if pending else 0
-
         while True:
             for i, src in enumerate(sources):
                 while heads[i] is None and not done[i]:
@@ -276,15 +292,15 @@ def merge_parts(part_files: list[str], out: str) -> dict:
                 break
             # Rows up to the smallest last component among parts that may hold more are safe to emit: a
             # component lives in one part, and a part is sorted.
-            bound = min(heads[i].column("component")[-1].as_py() for i in live if not done[i]) if any(
-                not done[i] for i in live) else None
+            open_parts = [i for i in live if not done[i]]
+            bound = min(heads[i].column("component")[-1].as_py() for i in open_parts) if open_parts else None
             taken = []
             for i in live:
                 comp = heads[i].column("component").to_numpy()
                 cut = len(comp) if bound is None else int(np.searchsorted(comp, bound, side="right"))
                 taken.append(heads[i].slice(0, cut))
                 heads[i] = heads[i].slice(cut) if cut < len(comp) else None
-            chunk = pa.concat_tables(taken).combine_chunks()
+            chunk = pa.concat_tables(taken)
             roots = chunk.column("component").to_numpy()
             order = np.argsort(roots, kind="stable")  # rows of one component stay in rank order
             chunk, roots = chunk.take(pa.array(order)), roots[order]
@@ -293,12 +309,14 @@ def merge_parts(part_files: list[str], out: str) -> dict:
             components_seen += int(new.sum())
             last_root = roots[-1]
             column = chunk.schema.get_field_index("component")
-            chunk = chunk.set_column(column, "component", pa.array(number, pa.int64()))
-            pending.append(chunk)
-            pending_rows += len(chunk)
-            if pending_rows >= ROW_GROUP_ROWS:
-                flush(final=False)
-        flush(final=True)
+            buffer.add(chunk.set_column(column, "component", pa.array(number, pa.int64())))
+            del chunk, taken
+            while buffer.rows >= ROW_GROUP_ROWS:
+                writer = writer or pq.ParquetWriter(tmp, buffer.schema)
+                writer.write_table(buffer.take(ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS)
+        if buffer.rows:
+            writer = writer or pq.ParquetWriter(tmp, buffer.schema)
+            writer.write_table(buffer.take(buffer.rows), row_group_size=ROW_GROUP_ROWS)
         if writer is None:
             pq.write_table(empty_clusters(), tmp)
         else:
