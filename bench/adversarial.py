@@ -73,6 +73,7 @@ def regex_inventory(config: str = CONFIG) -> list[tuple[str, re.Pattern]]:
     import filters.heuristics
     import filters.ko_patterns
     import filters.korean
+    import filters.urls
     import filters.line_dedup
     import filters.pii
     import filters.quality
@@ -86,7 +87,7 @@ def regex_inventory(config: str = CONFIG) -> list[tuple[str, re.Pattern]]:
     from filters.spam_lexicon import load_lexicon
 
     found: list[tuple[str, re.Pattern]] = []
-    for module in (filters.heuristics, filters.ko_patterns, filters.korean, filters.line_dedup, filters.pii,
+    for module in (filters.heuristics, filters.ko_patterns, filters.korean, filters.urls, filters.line_dedup, filters.pii,
                    filters.quality, filters.signals, filters.spam_lexicon, pipeline.text,
                    pipeline.extract, pipeline.feeds, pipeline.redact):  # what the reader runs on every page
         found += _module_patterns(module)
@@ -223,9 +224,10 @@ def slowest_input(pattern: re.Pattern, screen_size: int = 256, limit: int = 40) 
 
 def known_cases() -> list[tuple[str, Callable[[str], object], Callable[[int], str]]]:
     """(name, function under test, size -> input) for each case the issue names."""
-    from filters.korean import host_and_parents, load_boilerplate_patterns
+    from filters.korean import load_boilerplate_patterns
     from filters.pii import PiiMask
     from filters.spam_lexicon import load_lexicon
+    from filters.urls import host_and_parents
 
     boilerplate = load_boilerplate_patterns(os.path.join(ROOT, "configs", "ko_boilerplate_patterns.txt"))
     gambling = load_lexicon(os.path.join(ROOT, "configs", "ko_spam_gambling.txt"))

@@ -25,7 +25,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from datatrove.data import Document  # noqa: E402
 
-from filters.korean import KoBoilerplateLines, KoSpam, UrlBlocklist  # noqa: E402
+from filters.korean import KoBoilerplateLines, KoSpam  # noqa: E402
+from filters.urls import UrlBlocklist  # noqa: E402
 from filters.pii import PiiMask  # noqa: E402
 from pipeline.text import nfc  # noqa: E402
 

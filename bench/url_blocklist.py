@@ -3,7 +3,7 @@
     python bench/url_blocklist.py [--categories merged] [--ut1-path PATH] [--repeat 5]
 
 Loads the configured UT1 categories from the tarball (datatrove's copy by default, see UT1_TARBALL in
-filters/korean.py) the way a worker does, once, and prints the load time and how much the process grew (RSS,
+filters/urls.py) the way a worker does, once, and prints the load time and how much the process grew (RSS,
 and its peak while loading). Then times `filter()` per document, the best of `--repeat` rounds (the machine
 is shared; the best round is the least disturbed), on the URLs of data/sample/manifest.jsonl, of the dev
 set when /tmp/ko-devset/manifest.jsonl exists, and of a list of real Korean sites, with UT1 on and off
@@ -25,7 +25,7 @@ sys.path.insert(0, ROOT)
 
 from datatrove.data import Document  # noqa: E402
 
-from filters.korean import UT1_TARBALL, UrlBlocklist, load_ut1, ut1_members  # noqa: E402
+from filters.urls import UT1_TARBALL, UrlBlocklist, load_ut1, ut1_members  # noqa: E402
 
 KOREAN_SITES = ["naver.com", "news.naver.com", "blog.naver.com", "daum.net", "kakao.com", "tistory.com",
                 "chosun.com", "joongang.co.kr", "donga.com", "hani.co.kr", "yna.co.kr", "kbs.co.kr", "namu.wiki",

@@ -36,6 +36,7 @@ STEP_MODULES = (
     "filters.signals",
     "filters.heuristics",
     "filters.korean",
+    "filters.urls",
     "filters.pii",
     "filters.perplexity",
     "filters.quality",

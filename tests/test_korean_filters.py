@@ -1,4 +1,4 @@
-"""Tests for filters/korean.py: ko_boilerplate_lines_v1, ko_spam_v1, url_blocklist_v1 (one reason per test,
+"""Tests for filters/korean.py: ko_boilerplate_lines_v1, ko_spam_v1 and filters/urls.py: url_blocklist_v1 (one reason per test,
 plus false positives on clean Korean text)."""
 
 from __future__ import annotations
@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from datatrove.data import Document
 
-from filters.korean import KoBoilerplateLines, KoSpam, UrlBlocklist, is_menu_line
+from filters.korean import KoBoilerplateLines, KoSpam, is_menu_line
+from filters.urls import UrlBlocklist
 from filters.spam_lexicon import load_lexicon
 from pipeline.errors import ConfigError
 from pipeline.steps import build_step
@@ -214,7 +215,7 @@ def test_steps_run_in_a_datatrove_pipeline_and_pickle_small():
 
 
 def test_host_and_parents_reads_at_most_253_characters_from_the_right():
-    from filters.korean import host_and_parents
+    from filters.urls import host_and_parents
 
     assert host_and_parents("m.a.example.com") == ["m.a.example.com", "a.example.com", "example.com", "com"]
     assert host_and_parents("a..b") == ["a..b", ".b", "b"]

@@ -93,7 +93,8 @@ def test_known_bad_cases_at_the_sizes_they_were_reported_at():
     code = """
 import time, sys
 sys.path.insert(0, ".")
-from filters.korean import KoBoilerplateLines, UrlBlocklist, host_and_parents
+from filters.korean import KoBoilerplateLines
+from filters.urls import UrlBlocklist, host_and_parents
 from filters.pii import PiiMask
 from filters.spam_lexicon import load_lexicon
 from datatrove.data import Document

@@ -1,4 +1,4 @@
-"""Tests for url_blocklist_v1's UT1 blacklists (filters/korean.py): datatrove's bundled tarball (one `merged`
+"""Tests for url_blocklist_v1's UT1 blacklists (filters/urls.py): datatrove's bundled tarball (one `merged`
 category), a UT1-layout tarball built here (blacklists/<category>/domains), per-category reasons, our own list
 first, allow-list exceptions, category validation, and per-category counts in summary.json of a CLI run."""
 
@@ -15,7 +15,7 @@ import pytest
 import yaml
 from datatrove.data import Document
 
-from filters.korean import UT1_TARBALL, UrlBlocklist, check_ut1_categories, ut1_members
+from filters.urls import UT1_TARBALL, UrlBlocklist, check_ut1_categories, ut1_members
 from pipeline.errors import ConfigError
 from pipeline.steps import build_step
 
