@@ -30,7 +30,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.atomic import atomic_path, read_json, write_json
-from pipeline.config import JobConfig, expand_inputs
+from pipeline.config import JobConfig
 from pipeline.errors import ShardError
 
 OUT_DIR = "line_dedup"
@@ -246,7 +246,7 @@ def _fingerprint(cfg: Config, job: JobConfig, paths: list[str]) -> str:
 def prepass(cfg: Config, job: JobConfig, run_dir: Path, executor) -> dict:
     """Count lines across all input shards and write RUN/line_dedup/frequent_lines.npy; return its figures."""
     out = Path(run_dir) / OUT_DIR
-    paths = expand_inputs(job.input.paths)
+    paths = job.input.shard_paths()
     fingerprint = _fingerprint(cfg, job, paths)
     done = out / "done.json"
     if done.exists():

@@ -22,7 +22,7 @@ import yaml
 
 from pipeline import rundir, stages
 from pipeline.atomic import atomic_path, write_json
-from pipeline.config import JobConfig, expand_inputs
+from pipeline.config import JobConfig
 from pipeline.errors import RunError
 from pipeline.executor import Executor
 from pipeline.extracted import EXTRACTED_DIR
@@ -120,7 +120,7 @@ def _run_locked(job: JobConfig, run_dir: Path, remote: RemoteRun | None, log) ->
     with atomic_path(run_dir / "config.yaml") as tmp:
         tmp.write_text(yaml.safe_dump(config_as_run, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
-    paths = expand_inputs(job.input.paths, f"{job.source_path}: input.paths" if job.source_path else "input.paths")
+    paths = job.input.shard_paths(f"{job.source_path}: input.paths" if job.source_path else "input.paths")
     ids = shard_ids(paths)
     _drop_stale_dedup(job, run_dir, log)
     log(f"ko-curate: {len(paths)} input shard(s) → {run_dir}")

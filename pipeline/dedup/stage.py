@@ -94,13 +94,12 @@ def run_fingerprint(section: dict, job, run_dir: Path) -> str:
     import hashlib
     import json
 
-    from pipeline.config import expand_inputs
     from pipeline.fingerprint import config_fingerprint, shard_ids
 
     if job is None:
         shards, shard_config = sorted(p.name for p in (Path(run_dir) / "documents").glob("*.parquet")), None
     else:
-        shards, shard_config = shard_ids(expand_inputs(job.input.paths)), config_fingerprint(job)
+        shards, shard_config = shard_ids(job.input.shard_paths()), config_fingerprint(job)
     keep = {"dedup": Config(**section).model_dump(), "shards": shards, "shard_config": shard_config}
     # What the kept files hold besides the input's columns: a run deduplicated before the column existed is
     # redone rather than left without it.
