@@ -31,6 +31,7 @@ SUBCOMMANDS = [
     (("train",), "pipeline.train", "add_arguments", "main", "train a small GPT on tokenized shards"),
     (("report",), "pipeline.report", "add_arguments", "main", "write RUN_DIR/report.html and report.json"),
     (("audit",), "pipeline.audit", "add_arguments", "main", "what each drop rule costs, on labelled documents"),
+    (("ablate",), "pipeline.ablate", "add_arguments", "main", "train one small GPT per run and compare them on held-out text"),
 ]
 
 
