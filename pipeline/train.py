@@ -17,8 +17,9 @@ Writes to `--out` (default: `train/` beside the shards dir, i.e. RUN/train), fro
                 the report can plot a run in progress; val_loss is empty on rows without evaluation)
   checkpoints/  step-NNNNNNNN.pt every `--checkpoint-every` steps (atomic; the last `--keep-checkpoints`
                 kept): model, optimizer, schedule, step, loader position (epoch, batches consumed), every
-                rank's RNG states (torch CPU and CUDA, numpy, python) and partial loss, and the log so far. `--resume` continues from the latest one and
-                gives the same weights, bit for bit, as a run that was never stopped (tests/test_train.py)
+                rank's RNG states (torch CPU and CUDA, numpy, python) and partial loss, and the log so far.
+                `--resume` continues from the latest one and gives the same weights, bit for bit, as a run
+                that was never stopped (tests/test_train.py); `--stop-at N` stops after checkpointing step N
   model.pt      state_dict + model config + tokenizer sha256, at the end
   train.json    parameters, device, steps, final losses, tokens/s, MFU
 Throughput is printed at every log line as tokens/s and, on CUDA, model FLOPs utilisation against
@@ -28,6 +29,7 @@ torch is the optional `[train]` extra: this module imports it only inside `main`
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import math
@@ -93,19 +95,12 @@ def add_arguments(parser) -> None:
     for name, type_, default, help_ in OPTIONS:
         flag = "--" + name.replace("_", "-")
         shown = f"{help_} (default: {default})" if default is not None else help_
-        if type_ is bool:
-            parser.add_argument(flag, action="store_true" if name in ("resume",) else _bool_flag(), default=None,
-                                help=shown)
+        if type_ is bool:  # --compile / --no-compile, so a command line can turn off what a preset turns on
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=shown)
         elif name == "device":
             parser.add_argument(flag, choices=["auto", "cpu", "cuda"], default=None, help=shown)
         else:
             parser.add_argument(flag, type=type_, default=None, help=shown)
-
-
-def _bool_flag():
-    import argparse
-
-    return argparse.BooleanOptionalAction
 
 
 def load_preset(path: str | os.PathLike) -> dict:
@@ -136,7 +131,8 @@ def resolve(args) -> dict:
     preset = load_preset(args.preset) if getattr(args, "preset", None) else {}
     given = {n: getattr(args, n) for n in DEFAULTS if getattr(args, n, None) is not None}
     if "grad_accum" in given or "global_batch_tokens" in given:
-        preset.pop("grad_accum", None), preset.pop("global_batch_tokens", None)
+        preset.pop("grad_accum", None)
+        preset.pop("global_batch_tokens", None)
     opts = {**DEFAULTS, **preset, **given}
     if opts["global_batch_tokens"] is not None and ("grad_accum" in given or "grad_accum" in preset):
         raise ConfigError("--grad-accum and --global-batch-tokens both given; set one")
@@ -295,7 +291,9 @@ def _train(opts: dict, shards: Path, manifest: dict, out: Path, device: str, ran
     def batches():
         while True:
             it = iter(loader(train_ds, position["epoch"], drop_last=True))
-            for _ in range(position["batch"]):  # resuming: pass over what the checkpointed run consumed
+            # Resuming: read past what the checkpointed run consumed (the loader has no seek; at 512 sequences a
+            # step this is reads only, seconds for thousands of steps).
+            for _ in range(position["batch"]):
                 next(it)
             for rows in it:
                 position["batch"] += 1
@@ -325,7 +323,8 @@ def _train(opts: dict, shards: Path, manifest: dict, out: Path, device: str, ran
     elapsed0 = 0.0
     resumed = latest_checkpoint(ckpt_dir) if opts["resume"] else None
     if resumed is not None:
-        ck = torch.load(resumed, map_location=device, weights_only=True)
+        # On CPU: RNG states must be CPU tensors; load_state_dict moves weights and optimizer state to the device.
+        ck = torch.load(resumed, map_location="cpu", weights_only=True)
         differ = sorted(k for k in run_key if ck["run"].get(k) != run_key[k])
         if differ:
             raise ConfigError(f"--resume: {resumed} was written by a run with other {', '.join(differ)}; "
