@@ -47,6 +47,10 @@ def s3_endpoint():
     s3fs.S3FileSystem.clear_instance_cache()
     try:
         fs = s3fs.S3FileSystem()
+        # moto keeps its buckets per process, not per server: a module that ran before (tests/test_ccindex.py
+        # uses this fixture too) left the bucket and its objects. Start from an empty bucket.
+        if fs.exists(BUCKET):
+            fs.rm(BUCKET, recursive=True)
         fs.mkdir(BUCKET)
         yield fs
     finally:
