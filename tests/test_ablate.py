@@ -39,6 +39,7 @@ def test_curated_beats_raw_on_heldout_wikipedia(tmp_path):
                      "--seed", "1", *SIZES]) == 0
     derived = yaml.safe_load((out / "arms" / "raw.yaml").read_text(encoding="utf-8"))
     assert derived["steps"] == [] and derived["dedup"] is None and derived["line_dedup"] is None
+    assert derived["input"]["prefilter_korean"] is False
     with open(out / "ablation" / "table.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0]) == list(ablate.TABLE_COLUMNS)
@@ -52,7 +53,7 @@ def test_curated_beats_raw_on_heldout_wikipedia(tmp_path):
     assert (out / "ablation" / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     loss = {(r["arm"], r["heldout"]): float(r["loss"]) for r in rows}
     bpb = {(r["arm"], r["heldout"]): float(r["bits_per_byte"]) for r in rows}
-    # Measured at this size, seeds 1-3: margins 0.047-0.059 nats per token (0.041 in this test's own run).
+    # Measured at this size, seeds 1-3: margins 0.047-0.059 nats per token; at 200k+ tokens the sign varies.
     assert loss["curated", "kowiki"] < loss["raw", "kowiki"] - 0.02, loss
     assert bpb["curated", "kowiki"] < bpb["raw", "kowiki"], bpb
 
