@@ -216,7 +216,7 @@ def special_id(spec: str, explicit: str | None, key: str, required: bool) -> tup
 
 def measure(tok: ExternalTokenizer, texts: list[str]) -> dict:
     """The figures of `tokenizer.train.measure`, for any tokenizer, plus the share of unknown tokens."""
-    from tokenizer.train import _is_hanja
+    from tokenizer.train import char_coverage
 
     encoded = tok.encode(texts) if texts else []
     byte_ids = tok.byte_ids
@@ -225,17 +225,7 @@ def measure(tok: ExternalTokenizer, texts: list[str]) -> dict:
     unk_tokens = sum(1 for e in encoded for t in e if t == tok.unk_id) if tok.unk_id >= 0 else 0
     eojeol = sum(len(t.split()) for t in texts)
     chars = sum(len(t) for t in texts)
-    covered: dict[str, bool] = {}
-    counts = {"hangul": [0, 0], "hanja": [0, 0]}  # [covered, total]
-    for text in texts:
-        for ch in text:
-            kind = "hangul" if 0xAC00 <= ord(ch) <= 0xD7A3 else "hanja" if _is_hanja(ch) else None
-            if kind is None:
-                continue
-            if ch not in covered:
-                covered[ch] = tok.covers(ch)
-            counts[kind][0] += covered[ch]
-            counts[kind][1] += 1
+    counts = char_coverage(texts, tok.covers)
 
     def share(a: int, b: int, digits: int = 6):
         return round(a / b, digits) if b else None

@@ -201,6 +201,22 @@ def _is_hanja(ch: str) -> bool:
     return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF
 
 
+def char_coverage(texts: list[str], covers) -> dict[str, list[int]]:
+    """{"hangul": [covered, total], "hanja": [...]} by occurrence; `covers(ch)` is asked once per character."""
+    known: dict[str, bool] = {}
+    counts = {"hangul": [0, 0], "hanja": [0, 0]}
+    for text in texts:
+        for ch in text:
+            kind = "hangul" if 0xAC00 <= ord(ch) <= 0xD7A3 else "hanja" if _is_hanja(ch) else None
+            if kind is None:
+                continue
+            if ch not in known:
+                known[ch] = covers(ch)
+            counts[kind][0] += known[ch]
+            counts[kind][1] += 1
+    return counts
+
+
 def measure(sp, texts: list[str]) -> dict:
     """Fertility, byte-fallback share and Hangul/Hanja coverage (by occurrence) on `texts`."""
     encoded = sp.encode(texts, out_type=int) if texts else []
@@ -208,17 +224,7 @@ def measure(sp, texts: list[str]) -> dict:
     byte_tokens = sum(1 for e in encoded for t in e if sp.is_byte(t))
     eojeol = sum(len(t.split()) for t in texts)
     chars = sum(len(t) for t in texts)
-    in_vocab: dict[str, bool] = {}
-    counts = {"hangul": [0, 0], "hanja": [0, 0]}  # [covered, total]
-    for text in texts:
-        for ch in text:
-            kind = "hangul" if 0xAC00 <= ord(ch) <= 0xD7A3 else "hanja" if _is_hanja(ch) else None
-            if kind is None:
-                continue
-            if ch not in in_vocab:
-                in_vocab[ch] = sp.piece_to_id(ch) != sp.unk_id()
-            counts[kind][0] += in_vocab[ch]
-            counts[kind][1] += 1
+    counts = char_coverage(texts, lambda ch: sp.piece_to_id(ch) != sp.unk_id())
     return {
         "heldout_documents": len(texts),
         "heldout_tokens": tokens,
