@@ -53,12 +53,13 @@ import io
 import json
 import math
 import random
+import re
 from pathlib import Path
 
 import yaml
 
 from pipeline.atomic import atomic_path, write_json
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, RunError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HELDOUT = REPO_ROOT / "tests" / "fixtures" / "heldout"
@@ -173,7 +174,16 @@ def train_shared_tokenizer(arms: dict[str, list[str]], out: Path, vocab_size: in
         files.append(str(path))
     cfg = TokenizerConfig(vocab_size=vocab_size, heldout_documents=0, seed=seed, num_threads=1,
                           character_coverage=coverage)
-    stats = train_tokenizer(files, out / "tokenizer", cfg)
+    try:
+        stats = train_tokenizer(files, out / "tokenizer", cfg)
+    except RunError as e:
+        # The arms' text needs more distinct characters at this coverage than the vocabulary holds (SentencePiece:
+        # "Vocabulary size is smaller than required_chars. 1000 vs 1024"): a choice of the user's, said in one line.
+        found = re.search(r"required_chars\. (\d+) vs (\d+)", str(e))
+        if not found:
+            raise
+        raise ConfigError(f"--vocab-size {vocab_size} is below the {found.group(2)} pieces these arms need at "
+                          f"--character-coverage {coverage}: raise --vocab-size or lower --character-coverage") from None
     print(f"shared tokenizer: {stats['vocab_size']} pieces from {len(files)} equal shares", flush=True)
     return out / "tokenizer" / "tokenizer.model"
 

@@ -79,3 +79,12 @@ def test_derived_arms_keep_extraction_and_drop_what_they_should(tmp_path):
 def test_one_arm_is_a_usage_error(tmp_path, capsys):
     assert cli.main(["ablate", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
     assert "at least two arms" in capsys.readouterr().err
+
+
+def test_a_vocabulary_too_small_for_the_arms_characters_is_a_config_error(tmp_path):
+    from pipeline.errors import ConfigError
+
+    hangul = "".join(chr(0xAC00 + i) for i in range(600))  # 600 distinct syllables: more than 200 pieces hold
+    arms = {"a": [hangul[:300] * 3, "서울은 한국의 수도이다. " * 20], "b": [hangul[300:] * 3, "부산은 항구 도시이다. " * 20]}
+    with pytest.raises(ConfigError, match=r"--vocab-size 200 is below the \d+ pieces these arms need"):
+        ablate.train_shared_tokenizer(arms, tmp_path, vocab_size=200, chars=100_000, seed=1, coverage=1.0)
