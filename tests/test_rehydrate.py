@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import random
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,19 +22,12 @@ from pipeline.dedup.stage import Config, dedup_files, run
 from pipeline.errors import ConfigError, RunError
 from pipeline.executor import Executor
 from pipeline.stages import validate_section
+from test_dedup import change_eojeol  # the same planted near-copies as the dedup tests
 
 PARAS = {k: v for k, v in json.loads((Path(__file__).parent / "fixtures" / "dedup_ko_paragraphs.json").read_text("utf-8")).items()
          if not k.startswith("_")}
 LOCAL = Executor(ExecutionConfig(backend="local"))
 FINEWEB2 = {"1": 1, "2": 2, "3-4": 3, "5-99": 5, "100-999": 8, "1000+": 1}
-
-
-def change_eojeol(text: str, share: float, seed: int) -> str:
-    rng = random.Random(seed)
-    ws = text.split(" ")
-    for i in rng.sample(range(len(ws)), max(1, round(share * len(ws)))):
-        ws[i] = ws[i] + "요"
-    return " ".join(ws)
 
 
 def planted() -> list[dict]:
