@@ -2,7 +2,7 @@
 
 Each compiled pattern (module-level patterns of filters/ and pipeline/text.py, those steps build in
 `__init__`, each line of configs/ko_boilerplate_patterns.txt, the spam lexicons' term patterns) is run on
-inputs built from its own pieces (bench/adversarial.py: a lead piece and a run of a filler piece, or two
+inputs built from its own pieces (bench/scale/adversarial.py: a lead piece and a run of a filler piece, or two
 pieces repeated, ending in a character that makes the match fail); the slowest of them is timed at N and 8N
 characters. Linear growth is 8x, quadratic 64x; a ratio over 30 fails, and so does any single run over a
 generous bound. The known bad cases of the "hostile input" issue are timed by name too. Timing runs in a
@@ -29,8 +29,7 @@ MAX_SECONDS = 2.0  # any one run at 8N (linear patterns take well under 0.05 s)
 
 _SCAN = """
 import json, sys
-sys.path.insert(0, "bench")
-import adversarial as A
+from bench.scale import adversarial as A
 N = {n}
 def report(name, label, fn, build):
     small = A.timed(fn, build(N), repeat=3)

@@ -1,0 +1,1 @@
+"""Benchmarks that print the figures of the README's Performance and Recall sections (bench/README.md)."""

@@ -1,0 +1,1 @@
+"""How fast: documents, tokens or records per second per core of a step, a stage or the whole pass."""
