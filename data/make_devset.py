@@ -1,6 +1,6 @@
 """Build the recall development set: labeled Korean pages no model, threshold or cut-off of the project was
 fitted on, wrapped as HTML pages in Common-Crawl-style WARC shards, so they go through `pipeline run` like the
-web. `bench/devset_recall.py` runs a config on it and prints what each drop rule costs on each clean register.
+web. `bench/quality/devset_recall.py` runs a config on it and prints what each drop rule costs on each clean register.
 
     python data/make_devset.py [--shared ../shared/data] [--out /tmp/ko-devset] [--seed 20261201]
     python data/make_devset.py --fixture tests/fixtures/devset    # the small committed slice the tests use
@@ -28,7 +28,7 @@ or a cut-off never checks it):
   uses the openings of the statutes listed in data/sample/manifest.jsonl. We take, from statutes the sample
   does not use, only the lines after the last line any classifier piece covered (recomputed with the same
   cut), as documents of at most 1,500 characters, at most two per statute. The heuristic thresholds in
-  filters/heuristics.py quote measurements on all 287 whole statutes (bench/measure_thresholds.py); those were
+  filters/heuristics.py quote measurements on all 287 whole statutes (bench/quality/measure_thresholds.py); those were
   checks of FineWeb-2/Gopher/C4 numbers, not fits, and no threshold was moved to fit them.
 - `ko-registers-dev` (keep), all 129 documents, one register each (`policy_briefing`, `news_wikitree`,
   `news_wikinews`, `listing_airbnb`, `bill_hardwrapped`, `constitution`): checking only, nothing is ever

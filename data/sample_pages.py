@@ -3,7 +3,7 @@ the other kinds of page a Korean crawl holds (comment boards, menu-only pages, f
 
 Used only by `data/make_sample.py`. Every renderer takes a `random.Random` (so the sample is reproducible) and
 returns `(title, html)`. Article paragraphs always sit in `<p>` elements without a class inside the element with
-`itemprop="articleBody"`; `bench/extractors.py` uses exactly that to tell article text from boilerplate.
+`itemprop="articleBody"`; `bench/quality/extractors.py` uses exactly that to tell article text from boilerplate.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A small, realistic fake run directory for the report's tests and `bench/report_screenshot.py --fake`.
+"""A small, realistic fake run directory for the report's tests and `bench/quality/report_screenshot.py --fake`.
 
 `make_fake_run(root, with_stages=True) -> Path` writes what `pipeline run` writes (summary.json, documents/ and
 rejected/ Parquet, and, with `with_stages`, dedup/, mix/, tokenizer/, tokens/, train/) from inline Korean

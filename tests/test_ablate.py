@@ -17,7 +17,7 @@ pytest.importorskip("matplotlib")
 from pipeline import ablate, cli  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-# bench/ablate.py measured these sizes over seeds 1-3 (figures in pipeline/ablate.py's docstring).
+# bench/training/ablate.py measured these sizes over seeds 1-3 (figures in pipeline/ablate.py's docstring).
 SIZES = ["--tokens", "100000", "--vocab-size", "1000", "--character-coverage", "0.98", "--seq-len", "128",
          "--n-layer", "2", "--n-head", "2", "--n-embd", "64", "--lr", "1e-2", "--device", "cpu"]
 

@@ -1,7 +1,7 @@
 """The default steps on a committed slice of the recall dev set (tests/fixtures/devset, written by
 data/make_devset.py): clean Korean of eight registers no model or cut-off was fitted on is kept, whole, and the
 junk pages (spam, comment boards, section indexes, foreign pages, single movie reviews) are dropped.
-bench/devset_recall.py measures the same on the full dev set."""
+bench/quality/devset_recall.py measures the same on the full dev set."""
 
 from __future__ import annotations
 

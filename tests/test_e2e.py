@@ -51,7 +51,7 @@ def test_pages_end_where_they_belong(run_dir, manifest):
     articles = [u for u, p in manifest.items() if p["kind"] == "article"]
     kept_or_dup = [u for u in articles if u in kept or rejected[u]["reason"] in ("duplicate", "near_duplicate")]
     # Every article is kept or removed as a copy: no drop rule costs a clean article (the perplexity tail used
-    # to drop 4 statute pages; bench/devset_recall.py --devset data/sample measures each rule's cost).
+    # to drop 4 statute pages; bench/quality/devset_recall.py --devset data/sample measures each rule's cost).
     assert len(kept_or_dup) == len(articles), by_kind
     for kind in ("foreign_en", "foreign_ja", "foreign_zh", "english_korean_nav", "comments", "boilerplate_heavy",
                  "symbols"):
