@@ -12,11 +12,11 @@ Which documents, and why none of them was seen by what it checks (the rule: what
 or a cut-off never checks it):
 
 - `wiki_heldout` (keep). Korean Wikipedia, `kowiki-ref`. The perplexity model (models/ko-wiki-lm) trained on
-  every article except the 1-in-50 slice by id hash (`pipeline.lm.train.is_heldout(id, text, 50)`, 736
+  every article except the 1-in-50 slice by id hash (`trainers.lm.build.is_heldout(id, text, 50)`, 736
   articles); so only that slice is unseen by the LM. Within it we leave out the records before 5,000 (the
   bundled sample draws its articles from the first `needed * 8` = 3,200 lines, data/make_sample.py; 5,000 is
-  `pipeline.quality_data.KOWIKI_SKIP`) and every article the quality classifier drew as a positive (its 4,000
-  `kowiki-<id>` ids are recomputed here by running its seeded recipe, `pipeline.quality_data.positives`).
+  `trainers.quality_data.KOWIKI_SKIP`) and every article the quality classifier drew as a positive (its 4,000
+  `kowiki-<id>` ids are recomputed here by running its seeded recipe, `trainers.quality_data.positives`).
   That slice is exactly the sample `configs/perplexity_cutoffs.yaml` was computed on (its p30 / p90): every
   kowiki article was seen either by the LM or by those cut-offs, there is no third slice. So the held-out
   slice checks the model, and a perplexity cut-off that decides anything must not come from it: the default
@@ -69,11 +69,11 @@ import sample_pages as pages  # noqa: E402
 import sample_text as st  # noqa: E402
 
 from pipeline import quality_data  # noqa: E402 - the classifier's recipe, rerun to know what it saw
-from pipeline.lm.train import is_heldout  # noqa: E402
-from pipeline.quality_train import split_of  # noqa: E402
-from pipeline.text import nfc  # noqa: E402
+from trainers.lm.build import is_heldout  # noqa: E402
+from trainers.quality import split_of  # noqa: E402
+from core.text import nfc  # noqa: E402
 
-QUALITY_SEED = 20240310  # pipeline.quality_data's default --seed, as models/ko-quality/MODEL_CARD.md built it
+QUALITY_SEED = 20240310  # trainers.quality_data's default --seed, as models/ko-quality/MODEL_CARD.md built it
 QUALITY_TRAIN_SEED = 0  # `pipeline quality train --seed` default: the split the model card reports
 WIKI_MAX_CHARS = 3000
 STATUTE_MAX_CHARS = 1500

@@ -11,7 +11,7 @@ the arms could have trained on, so every document here is one that neither the b
 `configs/ko-web.yaml` mixes into every arm), nor the recall dev set (data/make_devset.py) uses:
 
 - `kowiki` (CC BY-SA 3.0/4.0, Wikipedia contributors). Articles of `kowiki-ref` in the perplexity LM's
-  held-out hash slice (`pipeline.lm.train.is_heldout(id, text, 50)`: the LM that scores the curated arm never
+  held-out hash slice (`trainers.lm.build.is_heldout(id, text, 50)`: the LM that scores the curated arm never
   saw them) among the first `quality_data.KOWIKI_SKIP` = 5,000 records. The dev set and the quality
   classifier's positives only take records from 5,000 on; the sample takes articles from the first 3,200
   records, and those it used (its manifest's `kowiki-<id>` sources) are left out, as are the 300 articles of
@@ -44,8 +44,8 @@ sys.path.insert(0, str(REPO_ROOT))
 import make_devset  # noqa: E402 - the dev set's own recipe, rerun to know what it uses
 
 from pipeline import quality_data  # noqa: E402
-from pipeline.lm.train import is_heldout  # noqa: E402
-from pipeline.text import nfc  # noqa: E402
+from trainers.lm.build import is_heldout  # noqa: E402
+from core.text import nfc  # noqa: E402
 
 REVIEWS_PER_DOC = 10
 FULL = {"kowiki": 0, "statutes": 0, "conversational": 300}  # 0: every document available

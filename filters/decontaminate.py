@@ -18,7 +18,7 @@ element. Text is NFC, lowercased (fullwidth Latin folded), and split at anything
 or a digit (punctuation, symbols, spaces, circled numbers ①); `unit: char` then drops the separators and takes
 n consecutive characters, `unit: eojeol` takes n consecutive space-separated words. N-grams are 64-bit
 polynomial hashes computed with numpy (no Python per n-gram), a sorted array per benchmark behind a bitmap,
-built once per worker when the step is built (`pipeline.models.cached`). 50,000 questions with four choices each:
+built once per worker when the step is built (`core.models.cached`). 50,000 questions with four choices each:
 3.6 M char 20-grams, 43 MiB, 2-3 s to build (peak RSS +175 MiB while building); 9,700-10,900 documents of 2 KB
 per second per core (load average 2-5), 4.6-5.2% of the per-document pass's CPU time (`python bench/decontaminate.py`).
 
@@ -59,7 +59,7 @@ comma-separated). Counters: `matches:<benchmark>` (documents with an n-gram of t
 """
 
 # No `from __future__ import annotations` here: the config keys are validated against `__init__`'s annotations
-# (pipeline/steps.py), which must be the `Benchmarks` type itself, not a string naming it.
+# (core/steps.py), which must be the `Benchmarks` type itself, not a string naming it.
 import csv
 import gzip
 import io
@@ -75,8 +75,8 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
-from pipeline.models import cached, resolve_model_path
-from pipeline.steps import register_step
+from core.models import cached, resolve_model_path
+from core.steps import register_step
 
 # ---- benchmark files --------------------------------------------------------------------------------------------
 
@@ -420,7 +420,7 @@ class Decontaminate(BaseFilter):
         self.unit, self.ngram = unit, ngram
         self.window_chars, self.min_piece_chars, self.max_pieces = window_chars, min_piece_chars, max_pieces
         # Indexed here, where the worker builds its steps (pipeline/shard.py, once per process; the indexes are
-        # cached by `pipeline.models.cached`, not held by the step), not on the first document: 50,000 questions
+        # cached by `core.models.cached`, not held by the step), not on the first document: 50,000 questions
         # take ~2.5 s (bench/decontaminate.py), a large benchmark set more than the per-document time budget
         # (execution.document_timeout_s), which would then drop every document as step_timeout.
         for bench in self.benchmarks:

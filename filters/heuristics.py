@@ -1,6 +1,6 @@
 """Heuristic quality filters (Gopher, C4, FineWeb) adapted to Korean, on eojeol instead of Kiwi morphemes.
 
-Words are eojeol: `pipeline.text.words(doc)`, one whitespace split per document shared by every step. datatrove's
+Words are eojeol: `core.text.words(doc)`, one whitespace split per document shared by every step. datatrove's
 Korean word tokenizer (Kiwi) needs kiwipiepy<0.22 and runs ~10 docs/s, and its English defaults (stop words
 "the"/"and", mean word length 3-10) drop most real Korean, so the checks are re-implemented here where the
 tokenizer or a default is wrong; datatrove's n-gram helpers are reused as they are.
@@ -35,8 +35,8 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.filters.gopher_repetition_filter import find_all_duplicate, find_duplicates
 
 from filters.ko_patterns import ELLIPSIS, load_word_list, sentence_ends
-from pipeline.steps import Decision, register_step
-from pipeline.text import lines, words
+from core.steps import Decision, register_step
+from core.text import lines, words
 
 STOPWORDS_PATH = "configs/ko_stopwords.txt"
 SENTENCE_ENDINGS_PATH = "configs/ko_sentence_endings.txt"

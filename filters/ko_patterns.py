@@ -12,9 +12,9 @@ import os
 import re
 from functools import lru_cache
 
-from pipeline.errors import ConfigError
-from pipeline.models import resolve_model_path
-from pipeline.text import nfc
+from core.errors import ConfigError
+from core.models import resolve_model_path
+from core.text import nfc
 
 # C4's END_PUNCTUATION (. ? ! " ') plus full-width and curly closing marks seen in Korean text.
 TERMINAL_PUNCT = (".", "?", "!", '"', "'", "。", "？", "！", "”", "’", "」", "』")

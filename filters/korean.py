@@ -8,7 +8,7 @@ Registered steps (config keys are the `__init__` arguments):
 - `ko_spam_v1`: scores gambling and adult spam with weighted lexicons (configs/ko_spam_*.txt, matching in
   filters/spam_lexicon.py); reasons `ko_gambling_spam`, `ko_adult`.
 
-Data files are read lazily, once per worker (`pipeline.models.cached`), so a step pickles as a few paths.
+Data files are read lazily, once per worker (`core.models.cached`), so a step pickles as a few paths.
 Every default threshold below was measured with `python bench/ko_filters_calibrate.py` on ../shared/data
 (kowiki-ref, ko-statutes, nsmc-reviews: clean text, so what these steps do there is false positives).
 """
@@ -20,11 +20,11 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from filters.spam_lexicon import Lexicon, load_lexicon, matching_copy
-from pipeline.errors import ConfigError
-from pipeline.models import cached, resolve_model_path
-from pipeline.steps import register_step
-from pipeline.text import lines as doc_lines
-from pipeline.text import nfc
+from core.errors import ConfigError
+from core.models import cached, resolve_model_path
+from core.steps import register_step
+from core.text import lines as doc_lines
+from core.text import nfc
 
 
 def _read_data_lines(path: str, what: str) -> list[str]:

@@ -16,15 +16,8 @@ from typing import ClassVar
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
-from pipeline.models import cached, resolve_model_path
-from pipeline.steps import Decision, register_step
-
-
-def _load_fasttext(path: str):
-    import fasttext
-
-    fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time deprecation warning
-    return fasttext.load_model(path)
+from core.models import cached, load_fasttext, resolve_model_path
+from core.steps import Decision, register_step
 
 
 @register_step("language_id_v1")
@@ -57,7 +50,7 @@ class LanguageID(BaseFilter):
 
     @property
     def model(self):
-        return cached("fastText language ID", self.model_path, _load_fasttext)
+        return cached("fastText language ID", self.model_path, load_fasttext)
 
     def predict(self, texts: list[str]) -> list[tuple[str, float, float]]:
         lines = [t[: self.max_chars].replace("\n", " ") for t in texts]

@@ -1,8 +1,8 @@
-"""`line_dedup_v1`: remove the lines that the line-dedup pre-pass (pipeline/line_dedup.py) found on many pages.
+"""`line_dedup_v1`: remove the lines that the line-dedup pre-pass (pipeline/repeated_lines.py) found on many pages.
 
 The pre-pass writes `RUN/line_dedup/frequent_lines.npy` (sorted uint64 hashes of normalized lines seen on at
 least `min_repeats` distinct documents of the corpus); this step hashes each line of a document the same way
-(`pipeline.line_dedup.normalized_lines` / `line_hash`) and removes those in the set: site footers, menus,
+(`core.linehash.normalized_lines` / `line_hash`) and removes those in the set: site footers, menus,
 copyright notices, byline templates. Put it first among the steps, before any document-level filter, so that
 they judge what is left. A document left with fewer than `min_chars_after` characters is dropped as
 `line_dedup_empty`. Counters: `line_dedup_lines_removed`, `line_dedup_bytes_removed` (UTF-8, with newlines);
@@ -19,10 +19,10 @@ import numpy as np
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
-from pipeline.errors import ConfigError
-from pipeline.line_dedup import line_hash, normalized_lines
-from pipeline.models import cached
-from pipeline.steps import register_step
+from core.errors import ConfigError
+from core.linehash import line_hash, normalized_lines
+from core.models import cached
+from core.steps import register_step
 
 _BLANK_RUNS = re.compile(r"\n\s*\n(\s*\n)+")
 

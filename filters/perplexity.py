@@ -2,7 +2,7 @@
 
 Writes two Parquet columns for every document, kept or dropped:
 - perplexity         10^(-sum log10 p / tokens) over the document's normalized lines under the SentencePiece +
-                     KenLM model in `model_dir` (pipeline/lm/score.py; lines, as cc_net's DocLM); +inf when
+                     KenLM model in `model_dir` (filters/lm_score.py; lines, as cc_net's DocLM); +inf when
                      no line is left after normalization
 - perplexity_bucket  head (perplexity < cutoffs.head), middle, or tail (>= cutoffs.tail), cc_net's buckets
 
@@ -23,16 +23,17 @@ corrupt model or cutoffs file is a ConfigError naming the file. The default mode
 # no `from __future__ import annotations`: the step registry builds its config model from the real
 # annotation objects, and a string "Literal[...]" could not be resolved there
 import math
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from datatrove.data import Document
+import yaml
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
-from pipeline.errors import ConfigError
-from pipeline.lm.cutoffs import read_cutoffs
-from pipeline.lm.score import LMScorer, load_scorer
-from pipeline.models import resolve_model_path
-from pipeline.steps import register_step
+from core.errors import ConfigError
+from filters.lm_score import LMScorer, load_scorer
+from core.models import resolve_model_path
+from core.steps import register_step
 
 BUCKETS = ("head", "middle", "tail")
 
@@ -100,3 +101,24 @@ class PerplexityFilter(BaseFilter):
         if bucket not in self.keep_buckets:
             return False, f"perplexity_{bucket}"
         return True
+
+
+def read_cutoffs(path: str) -> tuple[float, float]:
+    """(head, tail) from a cutoffs YAML; ConfigError naming the file and key if unusable."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"perplexity cutoffs file not found: {path}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"perplexity cutoffs file {path}: invalid YAML ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"perplexity cutoffs file {path}: expected a mapping with 'head' and 'tail'")
+    values = []
+    for key in ("head", "tail"):
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ConfigError(f"perplexity cutoffs file {path}: '{key}' must be a positive number, got {value!r}")
+        values.append(float(value))
+    if values[0] > values[1]:
+        raise ConfigError(f"perplexity cutoffs file {path}: head ({values[0]}) is above tail ({values[1]})")
+    return values[0], values[1]

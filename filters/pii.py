@@ -34,8 +34,8 @@ from typing import ClassVar
 
 from datatrove.data import Document
 
-from pipeline.errors import ConfigError
-from pipeline.steps import Annotator, register_step
+from core.errors import ConfigError
+from core.steps import Annotator, register_step
 
 KINDS = ("email", "rrn", "card", "phone", "account", "ip")
 PLACEHOLDERS = {k: f"<{k.upper()}>" for k in KINDS}

@@ -30,10 +30,10 @@ import numpy as np
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
-from pipeline.errors import ConfigError
-from pipeline.models import cached, resolve_model_path
-from pipeline.steps import Annotator, Decision, register_step
-from pipeline.text import nfc
+from core.errors import ConfigError
+from core.models import cached, load_fasttext, resolve_model_path
+from core.steps import Annotator, Decision, register_step
+from core.text import nfc
 
 POSITIVE_LABEL = "__label__curated"
 NEGATIVE_LABEL = "__label__web"
@@ -53,13 +53,6 @@ def classifier_text(text: str, max_chars: int = DEFAULT_MAX_CHARS) -> str:
     t = nfc(text[:max_chars]).lower()
     t = _DIGITS.sub("0", t)  # dates, prices and counts carry no quality signal; this folds them (as CCNet)
     return _WHITESPACE.sub(" ", t).strip()
-
-
-def _load_fasttext(path: str):
-    import fasttext
-
-    fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time deprecation warning
-    return fasttext.load_model(path)
 
 
 def curated_probabilities(model, texts: list[str], max_chars: int = DEFAULT_MAX_CHARS) -> list[float]:
@@ -92,7 +85,7 @@ class QualityScore(Annotator):
 
     @property
     def model(self):
-        return cached("fastText quality classifier", self.model_path, _load_fasttext)
+        return cached("fastText quality classifier", self.model_path, load_fasttext)
 
     def annotate_batch(self, batch: list[Document]) -> None:
         for doc, p in zip(batch, curated_probabilities(self.model, [d.text for d in batch], self.max_chars)):

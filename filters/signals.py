@@ -6,7 +6,7 @@ Signals written to doc.metadata (Parquet columns), all cheap regex counts over t
 - sentence_end_ratio share of non-empty lines that end a sentence: terminal punctuation, or a Korean
                      sentence-final ending 다/요/죠/까 with optional punctuation (configs/ko_sentence_endings.txt)
 - emoticon_ratio     share of non-space characters in emoji or kaomoji (^^, ㅠㅠ, T_T, ;;)
-- eojeol_count       whitespace-separated words (pipeline.text.words)
+- eojeol_count       whitespace-separated words (core.text.words)
 
 `ko_quality_v1` drops with reasons ko_low_hangul_ratio, ko_jamo_spam, ko_emoticon_spam,
 ko_few_sentence_endings (off by default: `min_sentence_end_ratio` says why) and empty_doc for a document
@@ -30,8 +30,8 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from filters.ko_patterns import sentence_ends
-from pipeline.steps import Annotator, Decision, register_step
-from pipeline.text import hangul_ratio, lines, words
+from core.steps import Annotator, Decision, register_step
+from core.text import hangul_ratio, lines, words
 
 SENTENCE_ENDINGS_PATH = "configs/ko_sentence_endings.txt"
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pipeline.errors import ConfigError
-from pipeline.text import nfc
+from core.errors import ConfigError
+from core.text import nfc
 
 # Korean particles (조사) and copula endings that may follow a whole-eojeol term (사설토토를, 오피는, 토토입니다).
 # 아/야 (vocative) are left out on purpose: 에티오피아 would otherwise read as 에티 + 오피 + 아.

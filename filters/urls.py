@@ -5,7 +5,7 @@ hostile host of 50,000 labels costs what its last 253 characters cost.
 """
 
 # No `from __future__ import annotations` here: the config keys are validated against `__init__`'s annotations
-# (pipeline/steps.py), which must be the `Ut1Categories` type itself, not a string naming it.
+# (core/steps.py), which must be the `Ut1Categories` type itself, not a string naming it.
 
 import io
 import os
@@ -23,10 +23,10 @@ from pydantic import AfterValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from filters.korean import _read_data_lines
-from pipeline.errors import ConfigError
-from pipeline.models import cached, resolve_model_path
-from pipeline.steps import register_step
-from pipeline.text import nfc
+from core.errors import ConfigError
+from core.models import cached, resolve_model_path
+from core.steps import register_step
+from core.text import nfc
 
 
 def _idna(host: str) -> str:

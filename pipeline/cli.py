@@ -2,7 +2,7 @@
 
     pipeline run CONFIG [--input GLOB] [--output DIR] [--restart]
     pipeline validate CONFIG
-    pipeline lm train | lm cutoffs        (KenLM perplexity model: pipeline/lm/)
+    pipeline lm train | lm cutoffs        (KenLM perplexity model: trainers/lm/)
     pipeline dedup --input ... --output ...
     pipeline tokenizer train ...
     pipeline train --shards DIR
@@ -18,20 +18,20 @@ import argparse
 import importlib
 import sys
 
-from pipeline.errors import ConfigError, RunError
+from core.errors import ConfigError, RunError
 
 # (command path, module, add_arguments, main, help)
 SUBCOMMANDS = [
-    (("lm", "train"), "pipeline.lm", "add_train_arguments", "train_main", "train a SentencePiece + KenLM perplexity model"),
-    (("lm", "cutoffs"), "pipeline.lm", "add_cutoffs_arguments", "cutoffs_main", "compute perplexity bucket cutoffs"),
-    (("quality", "train"), "pipeline.quality_train", "add_arguments", "main", "train the fastText quality classifier"),
+    (("lm", "train"), "trainers.lm", "add_train_arguments", "train_main", "train a SentencePiece + KenLM perplexity model"),
+    (("lm", "cutoffs"), "trainers.lm", "add_cutoffs_arguments", "cutoffs_main", "compute perplexity bucket cutoffs"),
+    (("quality", "train"), "trainers.quality", "add_arguments", "main", "train the fastText quality classifier"),
     (("dedup",), "pipeline.dedup.cli", "add_arguments", "main", "exact + MinHash-LSH dedup of Parquet documents"),
     (("mix",), "pipeline.mix", "add_arguments", "main", "mix curated sources by weights or token budgets"),
     (("tokenizer", "train"), "tokenizer.train", "add_arguments", "main", "train a SentencePiece tokenizer"),
-    (("train",), "pipeline.train", "add_arguments", "main", "train a small GPT on tokenized shards"),
+    (("train",), "trainers.pretrain", "add_arguments", "main", "train a small GPT on tokenized shards"),
     (("report",), "pipeline.report", "add_arguments", "main", "write RUN_DIR/report.html and report.json"),
-    (("audit",), "pipeline.audit", "add_arguments", "main", "what each drop rule costs, on labelled documents"),
-    (("ablate",), "pipeline.ablate", "add_arguments", "main", "train one small GPT per run and compare them on held-out text"),
+    (("audit",), "pipeline.report.audit", "add_arguments", "main", "what each drop rule costs, on labelled documents"),
+    (("ablate",), "trainers.ablate", "add_arguments", "main", "train one small GPT per run and compare them on held-out text"),
 ]
 
 
@@ -86,14 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command in ("run", "validate"):
-            from pipeline.config import load_config
+            from pipeline.job import load_config
 
             job = load_config(args.config, _overrides(args) if args.command == "run" else None)
             if args.command == "validate":
                 print(f"{args.config}: ok ({len(job.steps)} steps; stages: "
                       f"{', '.join(n for n in ('dedup', 'mix', 'tokenize', 'report') if getattr(job, n) is not None) or 'none'})")
                 return 0
-            from pipeline.redact import redact
+            from core.redact import redact
             from pipeline.run import run_job
 
             s = run_job(job, restart=args.restart)

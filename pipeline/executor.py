@@ -15,8 +15,8 @@ from typing import Any, Callable, Sequence
 
 from tqdm import tqdm
 
-from pipeline.config import ExecutionConfig
-from pipeline.errors import RunError
+from core.config import ExecutionConfig
+from core.errors import RunError
 
 
 class Executor:

@@ -31,13 +31,15 @@ from typing import Iterator
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.atomic import atomic_path, read_json, write_json
-from pipeline.budget import DocumentTimeout, time_limit
-from pipeline.config import JobConfig
-from pipeline.errors import ShardError
-from pipeline.extract import extract
-from pipeline.readers import PartialShard, RawRecord, decode_html, read_shard
-from pipeline.text import nfc
+from core.atomic import atomic_path, read_json, write_json
+from core.budget import DocumentTimeout, time_limit
+from core.config import JobConfig
+from core.errors import ShardError
+from pipeline.read.extract import extract
+from pipeline.read.charset import decode_html
+from pipeline.read.readers import read_shard
+from pipeline.read.records import PartialShard, RawRecord
+from core.text import nfc
 
 EXTRACTED_DIR = "line_dedup/extracted"
 

@@ -9,8 +9,8 @@ import hashlib
 import json
 from pathlib import Path
 
-from pipeline.config import JobConfig
-from pipeline.steps import step_files
+from core.config import JobConfig
+from core.steps import step_files
 
 
 def shard_ids(paths: list[str]) -> list[str]:

@@ -35,158 +35,30 @@ run's documents/ holds no Parquet file: a run whose shards all failed writes non
 from __future__ import annotations
 
 import glob
-import gzip
-import hashlib
 import json
 import math
 import os
 from pathlib import Path
-from typing import Iterator, Literal
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pipeline.atomic import atomic_path, write_json
-from pipeline.dedup.rehydrate import RehydrateConfig, copies_wanted, rehydrate_manifest, rehydrate_plan
-from pipeline.errors import ConfigError, RunError
-from pipeline.text import nfc
+from core.atomic import atomic_path, write_json
+from core.docfiles import iter_document_batches, iter_text_batches, unit_hash
+from core.errors import ConfigError, RunError
+from core.config import check_against_job
+from core.sections import RUN_PLACEHOLDERS
+from core.sections import MixConfig as Config
+from core.sections import SourceConfig
+from pipeline.dedup.rehydrate import copies_wanted, rehydrate_manifest, rehydrate_plan
+from pipeline.executor import Executor
+from pipeline.job import load_config
 
 MIX_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string()), ("repeat", pa.int32())])
 
 
-class SourceConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    # Glob(s) of .parquet / .jsonl / .jsonl.gz files; "{run}" is replaced by the run directory.
-    path: str | list[str]
-    # Exactly one of: weight (relative share among the weighted sources) or budget (documents or tokens, per
-    # `target`, taken first; the weighted sources share what is left of the total).
-    weight: float | None = Field(default=None, gt=0)
-    budget: int | None = Field(default=None, gt=0)
-    # Up-sampling cap: a document is written at most this many times (FineWeb-2 rehydration repeats the best
-    # clusters up to a small cap rather than without bound).
-    max_repeats: int = Field(default=1, ge=1)
-    text_key: str = "text"
-    id_key: str = "id"
-    # Up-sample by duplicate-cluster size (module docstring). Without `max_repeats` given, nothing caps the
-    # weights; with it, no document gets more than max_repeats copies.
-    rehydrate: RehydrateConfig | None = None
-
-    @model_validator(mode="after")
-    def _weight_or_budget(self):
-        if (self.weight is None) == (self.budget is None):
-            raise ValueError(f"source {self.name!r}: give exactly one of weight or budget")
-        return self
-
-    @property
-    def repeat_cap(self) -> int:
-        """Most copies of one document: max_repeats, or for a rehydrated source without it, its largest weight."""
-        if self.rehydrate is not None and "max_repeats" not in self.model_fields_set:
-            return max(1, math.ceil(max(self.rehydrate.weights.values())))
-        return self.max_repeats
-
-
-class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    seed: int = 1234
-    # Unit in which weights, budgets, totals and shares are counted.
-    target: Literal["documents", "tokens"] = "documents"
-    sources: list[SourceConfig] = Field(min_length=1)
-    # Size of the mix in the target unit; null = the largest mix that keeps the weights without any source
-    # exceeding its max_repeats.
-    total_documents: int | None = Field(default=None, gt=0)
-    total_tokens: int | None = Field(default=None, gt=0)
-    # Token estimate = characters / chars_per_token. 1.65 is what the default 8000-piece unigram tokenizer gives
-    # on Korean Wikipedia (bench/tokenize_throughput.py: 0.6076 tokens/char); a run's own figure is
-    # 1 / `fertility_tokens_per_char` in tokenizer/stats.json.
-    chars_per_token: float = Field(default=1.65, gt=0)
-    # Documents read and written per record batch (bounded memory per task).
-    batch_rows: int = Field(default=1000, ge=1)
-
-    @model_validator(mode="after")
-    def _totals_match_target(self):
-        names = [s.name for s in self.sources]
-        if len(set(names)) != len(names):
-            raise ValueError("source names must be unique")
-        if self.target == "documents" and self.total_tokens is not None:
-            raise ValueError("total_tokens needs target: tokens")
-        if self.target == "tokens" and self.total_documents is not None:
-            raise ValueError("total_documents needs target: documents")
-        return self
-
-    @property
-    def total(self) -> int | None:
-        return self.total_documents if self.target == "documents" else self.total_tokens
-
-
-# ---------------------------------------------------------------- reading
-
-
-def iter_text_batches(path: str, text_key: str = "text", id_key: str = "id", batch_rows: int = 1000
-                      ) -> Iterator[tuple[list[str], list[str | None]]]:
-    """Yield (texts, ids) batches from a Parquet or JSONL(.gz) file; ids are None where the file has none."""
-    for texts, ids, _ in iter_document_batches(path, text_key, id_key, batch_rows):
-        yield texts, ids
-
-
-def iter_document_batches(path: str, text_key: str = "text", id_key: str = "id", batch_rows: int = 1000,
-                          size_key: str | None = None
-                          ) -> Iterator[tuple[list[str], list[str | None], np.ndarray | None]]:
-    """(texts, ids, sizes) batches; sizes are the `size_key` column as int64 (None without a size_key), and a
-    file without it, or a row without a value or with one below 1, is an error naming the file."""
-    if path.endswith(".parquet"):
-        pf = pq.ParquetFile(path)
-        names = set(pf.schema_arrow.names)
-        if text_key not in names:
-            raise RunError(f"{path}: no column {text_key!r} (columns: {sorted(names)})")
-        if size_key is not None and size_key not in names:
-            raise RunError(f"{path}: no column {size_key!r} to rehydrate by ({_SIZE_HINT})")
-        cols = [text_key] + ([id_key] if id_key in names else []) + ([size_key] if size_key is not None else [])
-        for batch in pf.iter_batches(batch_size=batch_rows, columns=cols):
-            texts = [t or "" for t in batch.column(text_key).to_pylist()]
-            ids = batch.column(id_key).to_pylist() if id_key in names else [None] * len(texts)
-            sizes = _sizes(batch.column(size_key).to_pylist(), path, size_key) if size_key is not None else None
-            yield texts, [None if i is None else str(i) for i in ids], sizes
-        return
-    if path.endswith((".jsonl", ".jsonl.gz", ".json", ".json.gz")):
-        opener = gzip.open if path.endswith(".gz") else open
-        texts, ids, sizes = [], [], []
-        with opener(path, "rt", encoding="utf-8") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                rec = json.loads(line)
-                texts.append(nfc(str(rec.get(text_key) or "")))
-                ids.append(None if rec.get(id_key) is None else str(rec[id_key]))
-                if size_key is not None:
-                    sizes.append(rec.get(size_key))
-                if len(texts) >= batch_rows:
-                    yield texts, ids, (_sizes(sizes, path, size_key) if size_key is not None else None)
-                    texts, ids, sizes = [], [], []
-        if texts:
-            yield texts, ids, (_sizes(sizes, path, size_key) if size_key is not None else None)
-        return
-    raise RunError(f"{path}: not a .parquet or .jsonl(.gz) file")
-
-
-_SIZE_HINT = "dedup writes cluster_size on the documents it keeps; rehydrate a run's documents with a dedup: section"
-
-
-def _sizes(values: list, path: str, size_key: str) -> np.ndarray:
-    if any(v is None for v in values):
-        raise RunError(f"{path}: rows without {size_key!r} to rehydrate by ({_SIZE_HINT})")
-    sizes = np.array(values, dtype=np.int64)
-    if len(sizes) and sizes.min() < 1:
-        raise RunError(f"{path}: {size_key!r} holds {int(sizes.min())}; a cluster holds at least 1 document")
-    return sizes
-
-
-RUN_PLACEHOLDERS = ("{run_dir}", "{run}")
 
 
 def expand_source(src: SourceConfig, run_dir: Path) -> list[str]:
@@ -237,25 +109,7 @@ def count_rehydrated_file(path: str, text_key: str, id_key: str, batch_rows: int
     return docs, chars, r_docs, r_chars
 
 
-def check_against_job(cfg: Config, job, where: str = "mix") -> None:
-    """A source that rehydrates this run's own documents needs the dedup stage that writes their cluster sizes."""
-    if job is None or getattr(job, "dedup", None) is not None:
-        return
-    for i, src in enumerate(cfg.sources):
-        paths = [src.path] if isinstance(src.path, str) else src.path
-        own = any(ph in p for p in paths for ph in RUN_PLACEHOLDERS)
-        if src.rehydrate is not None and own and src.rehydrate.column == "cluster_size":
-            raise ConfigError(f"{where}.sources[{i}] ({src.name}).rehydrate: needs a dedup: section, which writes the "
-                              f"cluster_size column it reads")
-
-
 # ---------------------------------------------------------------- planning
-
-
-def unit_hash(seed: int, source: str, doc_id: str) -> float:
-    """A uniform number in [0, 1) fixed by (seed, source, document id)."""
-    h = hashlib.blake2b(f"{seed}\x00{source}\x00{doc_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(h, "little") / 2.0**64
 
 
 def copies_for(factor: float, u: float) -> int:
@@ -474,14 +328,10 @@ def add_arguments(parser) -> None:
 
 
 def main(args) -> int:
-    from pipeline.config import load_config
-    from pipeline.executor import Executor
-    from pipeline.stages import validate_section
-
     job = load_config(args.config)
     if job.mix is None:
         raise ConfigError(f"{args.config}: no mix: section")
-    cfg = validate_section("mix", job.mix, f"{args.config}: mix")
+    cfg = job.mix
     executor = Executor(job.execution)
     try:
         figures = run(cfg, job, Path(args.output or job.output), executor)

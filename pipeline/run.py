@@ -21,13 +21,14 @@ from pathlib import Path
 import yaml
 
 from pipeline import rundir, stages
-from pipeline.atomic import atomic_path, write_json
-from pipeline.config import JobConfig
-from pipeline.errors import RunError
+from core.atomic import atomic_path, write_json
+from core.config import JobConfig
+from core.errors import RunError
 from pipeline.executor import Executor
 from pipeline.extracted import EXTRACTED_DIR
 from pipeline.fingerprint import shard_ids
-from pipeline.redact import redact, redact_obj
+from core.redact import redact, redact_obj
+from pipeline.read import shard_paths
 from pipeline.shard import process_shard
 from pipeline.storage import RemoteRun, is_remote
 
@@ -120,7 +121,7 @@ def _run_locked(job: JobConfig, run_dir: Path, remote: RemoteRun | None, log) ->
     with atomic_path(run_dir / "config.yaml") as tmp:
         tmp.write_text(yaml.safe_dump(config_as_run, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
-    paths = job.input.shard_paths(f"{job.source_path}: input.paths" if job.source_path else "input.paths")
+    paths = shard_paths(job.input, f"{job.source_path}: input.paths" if job.source_path else "input.paths")
     ids = shard_ids(paths)
     _drop_stale_dedup(job, run_dir, log)
     log(f"ko-curate: {len(paths)} input shard(s) → {run_dir}")
@@ -130,10 +131,10 @@ def _run_locked(job: JobConfig, run_dir: Path, remote: RemoteRun | None, log) ->
         stage_seconds: dict[str, float] = {}
         line_dedup_stats = None
         if job.line_dedup is not None:  # CCNet-style: lines repeated across many pages, found before the pass
-            from pipeline import line_dedup
+            from pipeline import repeated_lines as line_dedup
 
             t = time.time()
-            line_dedup_stats = line_dedup.prepass(line_dedup.Config(**job.line_dedup), job, run_dir, executor)
+            line_dedup_stats = line_dedup.prepass(job.line_dedup, job, run_dir, executor)
             stage_seconds["line_dedup"] = round(time.time() - t, 3)
         t = time.time()
         shard_stats = executor.map(process_shard, [(p, i, job, str(run_dir)) for p, i in zip(paths, ids)],
@@ -153,7 +154,7 @@ def _run_locked(job: JobConfig, run_dir: Path, remote: RemoteRun | None, log) ->
             section = getattr(job, name)
             if section is None or name == "report":
                 continue
-            cfg = stages.validate_section(name, section, name)
+            cfg = section
             t = time.time()
             try:
                 result = stages.stage_module(name).run(cfg, job, run_dir, executor) or {}
@@ -188,7 +189,7 @@ def _run_locked(job: JobConfig, run_dir: Path, remote: RemoteRun | None, log) ->
     sync()
 
     if job.report is not None:
-        cfg = stages.validate_section("report", job.report, "report")
+        cfg = job.report
         t = time.time()
         stages.stage_module("report").run(cfg, job, run_dir, None)
         ordered["stage_seconds"]["report"] = round(time.time() - t, 3)

@@ -8,7 +8,7 @@
                             on this host is taken over.
 
 `--restart` never deletes the working directory or one of its parents, the home directory or a filesystem
-root, whatever they hold. Stale temp files (`NAME.tmp-<pid>`, pipeline.atomic's in-progress names) are
+root, whatever they hold. Stale temp files (`NAME.tmp-<pid>`, core.atomic's in-progress names) are
 removed only inside the directories and files this project writes (`OWNED_DIRS`, `OWNED_FILES`).
 """
 
@@ -21,8 +21,8 @@ import socket
 import time
 from pathlib import Path
 
-from pipeline.atomic import TMP_NAME
-from pipeline.errors import ConfigError, RunError
+from core.atomic import TMP_NAME
+from core.errors import ConfigError, RunError
 
 MARKER = ".ko-curate-run"
 LOCK = ".lock"

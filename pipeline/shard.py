@@ -23,16 +23,16 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter, get_filter_result
 from datatrove.utils.stats import Stats
 
-from pipeline.atomic import read_json, write_json
-from pipeline.budget import DocumentTimeout, time_limit
-from pipeline.config import JobConfig
-from pipeline.errors import RunError, ShardError
+from core.atomic import read_json, write_json
+from core.budget import DocumentTimeout, time_limit
+from core.config import JobConfig
+from core.errors import RunError, ShardError
 from pipeline.extracted import Outcome, outcomes, remove_copy, replay
 from pipeline.fingerprint import config_fingerprint
-from pipeline.readers import PartialShard, RawRecord
-from pipeline.redact import redact
+from pipeline.read.records import PartialShard, RawRecord
+from core.redact import redact
 from pipeline.rows import KEPT_BASE, REJECTED_BASE, TableWriter, row, schema, utf8_len
-from pipeline.steps import Annotator, build_step, registry
+from core.steps import Annotator, build_step, registry
 
 class _Unreadable(Exception):
     """The shard could not be read at all: no outputs and no marker, so a later run retries it."""
@@ -103,7 +103,7 @@ class ShardRun:
             read_st["bytes_out"] += o.size
             ext_st["documents_in"] += 1
             meta = {"url": redact(rec.url) if rec.url else rec.url, "source": source, "source_shard": shard, **rec.meta}
-            if "extract_fallback" in meta:  # how often the main-content extractor kept too little (pipeline/extract.py)
+            if "extract_fallback" in meta:  # how often the main-content extractor kept too little (pipeline/read/extract.py)
                 self.fallbacks[meta["extract_fallback"]] += 1
             if o.text is None:
                 rec.meta = meta
@@ -119,7 +119,7 @@ class ShardRun:
         # Only when this job's pre-pass ran with reuse on: its fingerprint check has then removed copies made
         # for other inputs or extract settings. A copy left by an earlier run of another config is ignored.
         ld = self.job.line_dedup
-        reuse = ld is not None and ld.get("reuse_extracted", True)
+        reuse = ld is not None and ld.reuse_extracted
         items = replay(self.path, self.shard_id, self.run_dir, seconds) if reuse else None
         self.replayed = items is not None
         return (items if items is not None else outcomes(self.path, self.job, seconds)), seconds

@@ -19,7 +19,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline.errors import ConfigError
+from core.config import JobConfig, validation_message
+from core.errors import ConfigError
+from tokenizer.stage import check_files
 
 STAGE_MODULES = {
     "dedup": "pipeline.dedup.stage",
@@ -35,16 +37,15 @@ def stage_module(name: str):
 
 
 def validate_section(name: str, section: Any, where: str):
-    try:
-        mod = stage_module(name)
-    except ModuleNotFoundError as e:
-        raise ConfigError(f"{where}: stage {name!r} is not available in this version ({e.name} missing)") from None
+    """A stage's section, checked as `load_config` checks it: its typed model (core/sections.py), then what needs
+    the stage's own code (the tokenize section's tokenizer file). ConfigError naming `where.key`."""
     if not isinstance(section, dict):
         raise ConfigError(f"{where}: must be a mapping")
+    model = JobConfig.model_fields[name].annotation.__args__[0]  # `SectionConfig | None`
     try:
-        return mod.Config(**section)
+        cfg = model(**section)
     except ValidationError as e:
-        err = e.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"])
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise ConfigError(f"{where}.{loc}: {msg}") from None
+        raise ConfigError(validation_message(e, where)) from None
+    if name == "tokenize":
+        check_files(cfg, where)
+    return cfg

@@ -33,9 +33,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from pipeline.atomic import TMP_NAME
-from pipeline.config import is_remote
-from pipeline.errors import ConfigError, RunError
+from core.atomic import TMP_NAME
+from core.config import is_remote
+from core.errors import ConfigError, RunError
 from pipeline.rundir import LOCK, MARKER
 
 # Files that vouch for others (written last by the stages that own them); uploaded after everything else.

@@ -14,10 +14,11 @@ import yaml
 pytest.importorskip("torch")
 pytest.importorskip("matplotlib")
 
-from pipeline import ablate, cli  # noqa: E402
+from pipeline import cli  # noqa: E402
+from trainers import ablate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-# bench/training/ablate.py measured these sizes over seeds 1-3 (figures in pipeline/ablate.py's docstring).
+# bench/training/ablate.py measured these sizes over seeds 1-3 (figures in trainers/ablate.py's docstring).
 SIZES = ["--tokens", "100000", "--vocab-size", "1000", "--character-coverage", "0.98", "--seq-len", "128",
          "--n-layer", "2", "--n-head", "2", "--n-embd", "64", "--lr", "1e-2", "--device", "cpu"]
 
@@ -82,7 +83,7 @@ def test_one_arm_is_a_usage_error(tmp_path, capsys):
 
 
 def test_a_vocabulary_too_small_for_the_arms_characters_is_a_config_error(tmp_path):
-    from pipeline.errors import ConfigError
+    from core.errors import ConfigError
 
     hangul = "".join(chr(0xAC00 + i) for i in range(600))  # 600 distinct syllables: more than 200 pieces hold
     arms = {"a": [hangul[:300] * 3, "서울은 한국의 수도이다. " * 20], "b": [hangul[300:] * 3, "부산은 항구 도시이다. " * 20]}

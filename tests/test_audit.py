@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline import audit as audit_mod
+from pipeline.report import audit as audit_mod
 from pipeline.cli import main as cli_main
 from pipeline.report import build_report
-from pipeline.report_thresholds import find_thresholds
-from pipeline.steps import Decision, _check_decisions, register_step, registry
+from pipeline.report.thresholds import find_thresholds
+from core.steps import Decision, _check_decisions, register_step, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 

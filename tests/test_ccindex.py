@@ -11,10 +11,12 @@ import pytest
 import yaml
 from warcio.archiveiterator import ArchiveIterator
 
-from pipeline import ccindex
-from pipeline.config import InputConfig, load_config
-from pipeline.errors import ConfigError
-from pipeline.readers import read_shard
+from pipeline.read import ccindex
+from core.config import InputConfig
+from pipeline.job import load_config
+from pipeline.read import shard_paths
+from core.errors import ConfigError
+from pipeline.read.readers import read_shard
 from test_s3 import BUCKET, PARAGRAPHS, s3_endpoint  # noqa: F401 - the moto server fixture, reused
 from warcgen import html_page, write_warc
 
@@ -118,20 +120,20 @@ def test_language_filter_anywhere_or_primary(crawl):
 
 
 def test_plan_is_stable_and_balanced(crawl, fetches):
-    shards = _cfg().shard_paths()
+    shards = shard_paths(_cfg())
     # part-00000: hits per row group [2, 0]; part-00001: [1, 1, 1] -- a shard spans row groups 0 and 1.
     assert [s.rsplit("#", 1)[1] for s in shards] == ["rg=0-1&hits=0-2", "rg=0-2&hits=0-2", "rg=2-3&hits=0-1"]
     assert all(s.startswith(f"ccindex://{INDEX}part-0000") for s in shards)
     planned = [f for f in fetches if f[0].endswith(".parquet")]
     assert planned and not [f for f in fetches if f[0].endswith(".warc.gz")]  # planning reads only the index
     ccindex._plan.cache_clear()
-    assert _cfg().shard_paths() == shards  # a resumed run plans the same shards
+    assert shard_paths(_cfg()) == shards  # a resumed run plans the same shards
 
 
 def test_only_korean_records_are_fetched(crawl, fetches):
     cfg = _cfg()
     urls = []
-    for shard in cfg.shard_paths():
+    for shard in shard_paths(cfg):
         urls += [(r.url, r.drop_reason) for r in read_shard(shard, cfg)]
     assert sorted(urls) == sorted((u, None) for u in KOREAN)
     warc_gets = [f for f in fetches if f[0].endswith(".warc.gz")]
@@ -142,14 +144,14 @@ def test_only_korean_records_are_fetched(crawl, fetches):
 
 def test_primary_only_skips_pages_detected_english_first(crawl, fetches):
     cfg = _cfg(primary_only=True, records_per_shard=100)
-    urls = {r.url for shard in cfg.shard_paths() for r in read_shard(shard, cfg)}
+    urls = {r.url for shard in shard_paths(cfg) for r in read_shard(shard, cfg)}
     assert urls == KOREAN - {"https://bilingual.example.com/1"}
 
 
 def test_a_missing_warc_file_costs_its_records(crawl, fetches, s3_endpoint):  # noqa: F811
     cfg = InputConfig(paths=[INDEX], format="cc_index",
                       cc_index={"warc_prefix": f"s3://{BUCKET}/elsewhere/", "records_per_shard": 100})
-    got = [(r.url, r.drop_reason) for shard in cfg.shard_paths() for r in read_shard(shard, cfg)]
+    got = [(r.url, r.drop_reason) for shard in shard_paths(cfg) for r in read_shard(shard, cfg)]
     assert sorted(got) == sorted((u, "read_fetch_failed") for u in KOREAN)
 
 
@@ -161,7 +163,7 @@ def test_a_wrong_offset_costs_its_record(crawl, fetches, s3_endpoint):  # noqa: 
     with s3_endpoint.open(index, "wb") as fh:
         pq.write_table(pa.Table.from_pylist(rows), fh)
     cfg = InputConfig(paths=[f"s3://{index}"], format="cc_index", cc_index={"warc_prefix": f"s3://{BUCKET}/"})
-    got = {r.url: r.drop_reason for shard in cfg.shard_paths() for r in read_shard(shard, cfg)}
+    got = {r.url: r.drop_reason for shard in shard_paths(cfg) for r in read_shard(shard, cfg)}
     assert len(got) == len(rows)
     assert got[rows[1]["url"]] == "read_corrupt_record" and got[rows[2]["url"]] == "read_truncated_record"
     assert {u for u, reason in got.items() if reason is None} == KOREAN - {rows[1]["url"], rows[2]["url"]}
@@ -181,7 +183,7 @@ def test_config_checks():
 def test_an_index_path_without_parquet_is_a_config_error(s3_endpoint):  # noqa: F811
     cfg = InputConfig(paths=[f"s3://{BUCKET}/no-index/*.parquet"], format="cc_index")
     with pytest.raises(ConfigError, match=r"input.paths\[0\]"):
-        cfg.shard_paths()
+        shard_paths(cfg)
 
 
 def test_pipeline_run_keeps_exactly_the_korean_pages(crawl, fetches, tmp_path):

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from datasketch import MinHash
 
-from pipeline.config import ExecutionConfig
+from core.config import ExecutionConfig
 from pipeline.dedup.hashing import normalize_for_shingles, shingle_hashes, shingle_strings
 from pipeline.dedup.signatures import minhash_signatures
 from pipeline.dedup.stage import Config, dedup_files, run

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.config import ExecutionConfig
+from core.config import ExecutionConfig
 from pipeline.dedup import clusters as clusters_mod
 from pipeline.dedup.clusters import build_clusters, build_clusters_in_memory, cluster_stats
 from pipeline.dedup.components import node_partition

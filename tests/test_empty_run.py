@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from pipeline import mix
-from pipeline.config import ExecutionConfig
-from pipeline.errors import RunError
+from core.config import ExecutionConfig
+from core.errors import RunError
 from pipeline.executor import Executor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,7 +174,8 @@ def test_mix_total_goes_to_the_sources_that_have_documents(tmp_path, executor):
 
 
 def test_tokenizer_trains_when_every_document_of_a_tiny_input_is_held_out(tmp_path):
-    from tokenizer.train import TokenizerConfig, train_tokenizer, unit_hash
+    from core.docfiles import unit_hash
+    from tokenizer.train import TokenizerConfig, train_tokenizer
 
     # Two documents: each is held out with probability 1/2; pick ids for which both are.
     ids = [f"d{i}" for i in range(100) if unit_hash(1234, "tokenizer", f"d{i}") >= 0.5][:2]

@@ -9,7 +9,7 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.config import load_config
+from pipeline.job import load_config
 from pipeline.extracted import copy_paths, outcomes_with_copy, replay
 from pipeline.run import run_job
 from pipeline.rundir import claim

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
-from pipeline.extract import extract
-from pipeline.feeds import feed_kind, feed_text
-from pipeline.readers import decode_html, read_shard, unescape_refs
+from pipeline.read.extract import extract
+from pipeline.read.feeds import feed_kind, feed_text
+from pipeline.read.charset import decode_html, unescape_refs
+from pipeline.read.readers import read_shard
 from test_hostile_readers import KO, cfg, run_cli
 from warcgen import html_page, write_warc
 

@@ -8,7 +8,7 @@ from datatrove.data import Document
 
 from filters.heuristics import C4LinesKo, FineWebQualityKo, GopherQualityKo, GopherRepetitionKo
 from filters.signals import KoQualityFilter, KoSignals
-from pipeline.steps import build_step, registry
+from core.steps import build_step, registry
 
 PROSE = (
     "서울은 대한민국의 수도이자 가장 큰 도시이다. 한강이 도시의 가운데를 동서로 가로질러 흐른다.\n"

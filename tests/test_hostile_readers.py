@@ -5,7 +5,6 @@ at the reader and through `pipeline run`, with a time bound far above normal."""
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import os
 import subprocess
@@ -19,10 +18,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipeline.config import InputConfig
-from pipeline.errors import ShardError
-from pipeline.extract import extract
-from pipeline.readers import decode_html, read_shard
+from core.config import InputConfig
+from core.errors import ShardError
+from pipeline.read.extract import extract
+from pipeline.read.charset import decode_html
+from pipeline.read.readers import read_shard
 from warcgen import gzip_members, html_page, write_warc
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,10 +16,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipeline.config import load_config
-from pipeline.errors import ConfigError
+from pipeline.job import load_config
+from core.errors import ConfigError
 from pipeline.run import run_job
-from pipeline.steps import Annotator, register_step
+from core.steps import Annotator, register_step
 from warcgen import html_page, write_warc
 
 ROOT = Path(__file__).resolve().parents[1]

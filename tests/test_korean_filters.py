@@ -9,8 +9,8 @@ from datatrove.data import Document
 from filters.korean import KoBoilerplateLines, KoSpam, is_menu_line
 from filters.urls import UrlBlocklist
 from filters.spam_lexicon import load_lexicon
-from pipeline.errors import ConfigError
-from pipeline.steps import build_step
+from core.errors import ConfigError
+from core.steps import build_step
 
 ARTICLE = (
     "(서울=연합뉴스) 홍길동 기자 = 정부가 내년도 예산안을 확정했다고 8일 밝혔다.\n"

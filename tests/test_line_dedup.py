@@ -1,4 +1,4 @@
-"""Corpus-level line dedup: the pre-pass (pipeline/line_dedup.py) on tiny WARC + JSONL shards, then the step
+"""Corpus-level line dedup: the pre-pass (pipeline/repeated_lines.py) on tiny WARC + JSONL shards, then the step
 `line_dedup_v1` (filters/line_dedup.py) on the same documents."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import pytest
 from datatrove.data import Document
 
 from filters.line_dedup import LineDedup
-from pipeline.config import ExecutionConfig, InputConfig, JobConfig
-from pipeline.errors import ConfigError
+from core.config import ExecutionConfig, InputConfig, JobConfig
+from core.errors import ConfigError
 from pipeline.executor import Executor
-from pipeline.line_dedup import Config, document_texts, line_hash, normalize_line, normalized_lines, prepass
+from core.linehash import line_hash, normalize_line, normalized_lines
+from pipeline.repeated_lines import Config, document_texts, prepass
 from tests.warcgen import html_page, write_warc
 
 FOOTER = "저작권자 © 한빛일보 무단 전재 및 재배포 금지"
@@ -95,7 +96,7 @@ def test_whole_text_normalization_equals_line_by_line():
     line, on the bundled sample's pages and on characters whose case or composition depends on context."""
     import glob
 
-    from pipeline.config import load_config
+    from pipeline.job import load_config
 
     tricky = "ΟΔΟΣ\nΣίσυφος ΣΑΣ\nİstanbul 1２３\n\u0301e\u0301 가\u1161\n\u1100\u1161\u11a8 x\u200by\r\n_a_ ★☆ ①\n\n"
     texts = [tricky, unicodedata.normalize("NFD", FOOTER + "\n" + ARTICLES[0][0])]

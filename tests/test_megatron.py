@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.mix import unit_hash
+from core.docfiles import unit_hash
 from test_tokenizer import local, make_run, tiny_cfg
 from tokenizer import megatron, stage
 
@@ -144,9 +144,9 @@ def test_token_dtype_follows_megatron():
 
 def test_formats_are_checked():
     from pipeline import stages
-    from pipeline.errors import ConfigError
+    from core.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"tokenize\.formats\.1: Input should be 'arrow' or 'megatron'"):
+    with pytest.raises(ConfigError, match=r"tokenize\.formats\[1\]: Input should be 'arrow' or 'megatron'"):
         stages.validate_section("tokenize", {"formats": ["arrow", "nemo"]}, "job.yaml: tokenize")
     with pytest.raises(ConfigError, match=r"tokenize\.formats: .*listed twice"):
         stages.validate_section("tokenize", {"formats": ["megatron", "megatron"]}, "job.yaml: tokenize")

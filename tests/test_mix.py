@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import mix
-from pipeline.config import ExecutionConfig
+from core.config import ExecutionConfig
 from pipeline.executor import Executor
 
 SENTENCES = ["서울은 대한민국의 수도이다.", "오늘 날씨가 맑고 바람이 분다.", "한국어 문장을 섞어서 만든다.",

@@ -14,12 +14,13 @@ import pytest
 from datatrove.data import Document
 
 from filters.perplexity import PerplexityFilter
-from pipeline.errors import ConfigError
-from pipeline.lm.cutoffs import compute_cutoffs, read_cutoffs, write_cutoffs
-from pipeline.lm.lmplz import find_kenlm_bin
-from pipeline.lm.normalize import normalize_line, normalize_text
-from pipeline.lm.score import KENLM_BINARY, SP_MODEL, load_scorer
-from pipeline.steps import build_step
+from core.errors import ConfigError
+from filters.perplexity import read_cutoffs
+from trainers.lm.cutoffs import compute_cutoffs, write_cutoffs
+from trainers.lm.lmplz import find_kenlm_bin
+from filters.lm_normalize import normalize_line, normalize_text
+from filters.lm_score import KENLM_BINARY, SP_MODEL, load_scorer
+from core.steps import build_step
 
 # Two documents of the 1-in-50 slice `lm train --heldout-every 50` held out of the default model's training
 # text (Korean Wikipedia, CC BY-SA: "장 드 라 퐁텐" kowiki-12961 and "르 몽드" kowiki-51421, shortened).
@@ -169,8 +170,8 @@ def test_cutoffs_round_trip(tmp_path):
 
 @pytest.mark.skipif(find_kenlm_bin() is None, reason="lmplz/build_binary not built (pipeline lm train builds them)")
 def test_lm_train_tiny_corpus(tmp_path):
-    from pipeline.lm import train_main
-    from pipeline.lm.train import add_train_arguments
+    from trainers.lm import train_main
+    from trainers.lm.build import add_train_arguments
 
     subjects = ["서울", "부산", "대구", "인천", "광주", "대전", "울산", "수원"]
     verbs = ["있는 도시이다", "큰 항구가 있다", "인구가 많은 곳이다", "오래된 역사를 가진 곳이다"]
@@ -190,8 +191,8 @@ def test_lm_train_tiny_corpus(tmp_path):
 
 
 def test_lmplz_build_names_missing_debian_packages(tmp_path, monkeypatch):
-    from pipeline.errors import RunError
-    from pipeline.lm import lmplz
+    from core.errors import RunError
+    from trainers.lm import lmplz
 
     monkeypatch.setenv("KO_CURATE_CACHE", str(tmp_path))  # empty cache
     monkeypatch.setenv("PATH", str(tmp_path))              # no lmplz, cmake or compiler on PATH

@@ -7,8 +7,8 @@ import pytest
 from datatrove.data import Document
 
 from filters.pii import PiiMask, is_card, luhn_ok, rrn_check_digit
-from pipeline.errors import ConfigError
-from pipeline.steps import build_step
+from core.errors import ConfigError
+from core.steps import build_step
 
 
 def with_check_digit(first12: str) -> str:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from warcio.warcwriter import WARCWriter
 
-from pipeline.charset import PREFILTER_MIN_HANGUL, hangul_evidence
-from pipeline.config import InputConfig
-from pipeline.readers import read_shard
+from pipeline.read.charset import PREFILTER_MIN_HANGUL, hangul_evidence
+from core.config import InputConfig
+from pipeline.read.readers import read_shard
 from test_hostile_readers import KO, run_cli
 from warcgen import html_page, write_warc
 

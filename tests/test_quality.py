@@ -17,9 +17,8 @@ import pytest
 from datatrove.data import Document
 
 from filters.quality import QualityFilter, QualityScore, classifier_text, curated_probabilities, pareto_draw
-from pipeline.errors import ConfigError
-from pipeline.quality_train import add_arguments, main
-from pipeline.quality_train import add_arguments, main
+from core.errors import ConfigError
+from trainers.quality import add_arguments, main
 
 CURATED = [
     "대한민국의 수도는 서울특별시이며, 행정 중심 복합 도시로 세종특별자치시가 있다.",
@@ -96,15 +95,15 @@ def test_train_writes_quantized_model_and_held_out_report(tiny_model):
     report = json.loads(open(tiny_model + ".json", encoding="utf-8").read())
     assert report["chosen_params"]["epoch"] > 0 and report["bytes"] == os.path.getsize(tiny_model)
     assert report["test_threshold_0.5"]["precision"] >= 0.9 and report["test_threshold_0.5"]["recall"] >= 0.9
-    from filters.quality import _load_fasttext
+    from core.models import load_fasttext
 
-    assert _load_fasttext(tiny_model).is_quantized()
+    assert load_fasttext(tiny_model).is_quantized()
 
 
 def test_tiny_model_ranks_held_out_curated_above_web(tiny_model):
-    from filters.quality import _load_fasttext
+    from core.models import load_fasttext
 
-    p = curated_probabilities(_load_fasttext(tiny_model), HELDOUT_CURATED + HELDOUT_WEB)
+    p = curated_probabilities(load_fasttext(tiny_model), HELDOUT_CURATED + HELDOUT_WEB)
     assert min(p[: len(HELDOUT_CURATED)]) > max(p[len(HELDOUT_CURATED):])
 
 

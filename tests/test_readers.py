@@ -11,9 +11,11 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from pipeline.config import InputConfig
-from pipeline.errors import ShardError
-from pipeline.readers import PartialShard, decode_html, read_shard
+from core.config import InputConfig
+from core.errors import ShardError
+from pipeline.read.charset import decode_html
+from pipeline.read.readers import read_shard
+from pipeline.read.records import PartialShard
 from warcgen import gzip_members, html_page, write_warc
 
 KO = ["대한민국의 수도는 서울이며, 서울은 한강을 끼고 있는 도시이다.", "조선 시대에는 한양이라고 불렸다."]

@@ -1,6 +1,6 @@
 """Hostile input against the regexes: every pattern the default steps use runs in linear time.
 
-Each compiled pattern (module-level patterns of filters/ and pipeline/text.py, those steps build in
+Each compiled pattern (module-level patterns of filters/ and core/text.py, those steps build in
 `__init__`, each line of configs/ko_boilerplate_patterns.txt, the spam lexicons' term patterns) is run on
 inputs built from its own pieces (bench/scale/adversarial.py: a lead piece and a run of a filler piece, or two
 pieces repeated, ending in a character that makes the match fail); the slowest of them is timed at N and 8N

@@ -16,10 +16,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import mix
-from pipeline.config import ExecutionConfig, load_config
+from core.config import ExecutionConfig
+from pipeline.job import load_config
 from pipeline.dedup.rehydrate import copies_wanted, rehydrate_plan
 from pipeline.dedup.stage import Config, dedup_files, run
-from pipeline.errors import ConfigError, RunError
+from core.errors import ConfigError, RunError
 from pipeline.executor import Executor
 from pipeline.stages import validate_section
 from test_dedup import change_eojeol  # the same planted near-copies as the dedup tests
@@ -166,7 +167,7 @@ def test_fineweb2_table_as_configured_in_the_example(tmp_path):
     """configs/ko-web-rehydrate.yaml holds FineWeb-2's published table; bucket for bucket it gives the copies of
     FineWeb-2's own example code (bisect over the lowest size of each bucket)."""
     job = load_config("configs/ko-web-rehydrate.yaml")
-    cfg = validate_section("mix", job.mix, "mix")
+    cfg = job.mix
     web = cfg.sources[0]
     assert web.rehydrate.weights == {k: float(v) for k, v in FINEWEB2.items()} and web.repeat_cap == 8
     fineweb2 = {1: 1, 2: 2, 3: 3, 5: 5, 100: 8, 1000: 1}
@@ -234,14 +235,14 @@ def test_bad_weight_tables_are_one_line_config_errors(weights, key, message):
     with pytest.raises(ConfigError) as e:
         validate_section("mix", section, "configs/x.yaml: mix")
     text = str(e.value)
-    assert text.startswith(f"configs/x.yaml: mix.sources.0.rehydrate.{key}: ") and message in text and "\n" not in text
+    assert text.startswith(f"configs/x.yaml: mix.sources[0].rehydrate.{key}: ") and message in text and "\n" not in text
 
 
 def test_yaml_integer_buckets_and_unknown_keys():
     cfg = mix.SourceConfig(name="web", path="x", weight=1, rehydrate={"weights": {1: 1, 2: 2, "3+": 3}})
     assert cfg.rehydrate.weights == {"1": 1, "2": 2, "3+": 3}
     typo = {"weights": {"1+": 1}, "colum": "size"}
-    with pytest.raises(ConfigError, match=r"mix\.sources\.0\.rehydrate\.colum: unknown key"):
+    with pytest.raises(ConfigError, match=r"mix\.sources\[0\]\.rehydrate\.colum: unknown key"):
         validate_section("mix", {"sources": [{"name": "w", "path": "x", "weight": 1, "rehydrate": typo}]}, "mix")
 
 

@@ -182,8 +182,8 @@ def test_lost_ray_worker_is_retried(reference):
 def test_failed_write_stops_the_run_and_leaves_nothing_half_done(reference, tmp_path, monkeypatch):
     """ENOSPC while shard 00001's kept documents are written: RunError naming the shard, no final file, no
     marker, no temp file; a second run without the fault completes and matches the reference."""
-    from pipeline.config import load_config
-    from pipeline.errors import RunError
+    from pipeline.job import load_config
+    from core.errors import RunError
     from pipeline.run import run_job
 
     out = tmp_path / "enospc"

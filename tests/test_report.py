@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 from pipeline.report import Config, add_arguments, build_report, main, run
-from pipeline.report_data import collect, cut, histogram
-from pipeline.report_thresholds import find_thresholds, perplexity_cutoffs
+from pipeline.report.data import collect, cut, histogram
+from pipeline.report.thresholds import find_thresholds, perplexity_cutoffs
 from report_fakerun import DROPS, SCRIPT, make_fake_run
 
 import numpy as np

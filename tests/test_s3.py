@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from pipeline.errors import RunError
+from core.errors import RunError
 from warcgen import html_page, write_warc
 
 moto_server = pytest.importorskip("moto.server", reason="moto[server] is a dev dependency")
@@ -83,7 +83,7 @@ def _config(tmp_path, staging=None) -> str:
 
 
 def _run(config: str, inputs: list[str], output: str, restart: bool = False, log=None) -> dict:
-    from pipeline.config import load_config
+    from pipeline.job import load_config
     from pipeline.run import run_job
 
     job = load_config(config, {"input.paths": inputs, "output": output})

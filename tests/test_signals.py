@@ -7,8 +7,8 @@ import pytest
 from datatrove.data import Document
 
 from filters.signals import KoQualityFilter, KoSignals, compute_signals
-from pipeline.steps import build_step, registry
-from pipeline.text import hangul_ratio
+from core.steps import build_step, registry
+from core.text import hangul_ratio
 
 PROSE = (
     "서울은 대한민국의 수도이자 가장 큰 도시이다. 한강이 도시의 가운데를 동서로 가로질러 흐른다.\n"

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import stages
-from pipeline.errors import ConfigError
-from pipeline.mix import unit_hash
+from core.errors import ConfigError
+from core.docfiles import unit_hash
 from test_tokenizer import korean_docs, local, make_run
 from tokenizer import external, stage
 

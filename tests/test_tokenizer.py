@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.config import ExecutionConfig
+from core.config import ExecutionConfig
 from pipeline.executor import Executor
-from pipeline.mix import unit_hash
+from core.docfiles import unit_hash
 from tokenizer import pack, stage
 from tokenizer.train import TokenizerConfig, input_files, train_tokenizer
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import train
-from pipeline.errors import ConfigError
+from trainers import pretrain as train
+from core.errors import ConfigError
 
 torch = pytest.importorskip("torch")
 
@@ -130,7 +130,7 @@ def test_presets_load_and_flags_override(tmp_path):
 
 
 def test_gpt_small_preset_shape_and_flops():
-    from pipeline.gpt import GPT, GPTConfig
+    from trainers.gpt import GPT, GPTConfig
 
     model = GPT(GPTConfig(vocab_size=50257, seq_len=1024, n_layer=12, n_head=12, n_embd=768))
     assert 123e6 < model.num_parameters() < 126e6  # GPT-2 small's 124M

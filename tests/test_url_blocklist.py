@@ -16,8 +16,8 @@ import yaml
 from datatrove.data import Document
 
 from filters.urls import UT1_TARBALL, UrlBlocklist, check_ut1_categories, ut1_members
-from pipeline.errors import ConfigError
-from pipeline.steps import build_step
+from core.errors import ConfigError
+from core.steps import build_step
 
 ROOT = Path(__file__).resolve().parents[1]
 

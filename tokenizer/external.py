@@ -31,9 +31,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.atomic import atomic_path, write_json
-from pipeline.config import is_remote
-from pipeline.models import resolve_model_path
+from core.atomic import atomic_path, sha256_file, write_json
+from core.config import is_remote
+from core.models import resolve_model_path
+from tokenizer.train import char_coverage
 
 KINDS = ("huggingface", "sentencepiece")
 # Files an external tokenizer leaves in RUN/tokenizer/; a run with another tokenizer removes the others.
@@ -216,8 +217,6 @@ def special_id(spec: str, explicit: str | None, key: str, required: bool) -> tup
 
 def measure(tok: ExternalTokenizer, texts: list[str]) -> dict:
     """The figures of `tokenizer.train.measure`, for any tokenizer, plus the share of unknown tokens."""
-    from tokenizer.train import char_coverage
-
     encoded = tok.encode(texts) if texts else []
     byte_ids = tok.byte_ids
     tokens = sum(len(e) for e in encoded)
@@ -258,8 +257,6 @@ class Installed:
 def install(cfg, files: list[str], out_dir: Path, heldout: list[str] | None) -> tuple[dict, Installed]:
     """Copy the configured tokenizer into `out_dir`, measure it on `heldout` (None: no documents), write
     stats.json; return (stats, what the packing needs)."""
-    from tokenizer.pack import sha256_file
-
     kind, src = resolve_path(cfg.tokenizer)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

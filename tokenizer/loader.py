@@ -24,7 +24,7 @@ import pyarrow as pa
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from pipeline.atomic import read_json
+from core.atomic import read_json
 
 
 def _rank_world(rank: int | None, world_size: int | None) -> tuple[int, int]:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.atomic import atomic_path
+from core.atomic import atomic_path
 
 HEADER = b"MMIDIDX\x00\x00"
 VERSION = 1

@@ -21,17 +21,17 @@ The same inputs, tokenizer and seed give byte-identical shards whatever the exec
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from pipeline.atomic import atomic_path, write_json
-from pipeline.mix import iter_text_batches, unit_hash
-from pipeline.models import cached
+from core.atomic import atomic_path, sha256_file, write_json
+from core.docfiles import iter_text_batches, unit_hash
+from core.models import cached
 from tokenizer import megatron
+from tokenizer.external import ExternalTokenizer
 
 SPLITS = ("train", "val")
 # Rows per Arrow record batch: 1024 rows of 513 uint16 tokens is ~1 MB, small enough to bound task memory.
@@ -46,14 +46,6 @@ def shard_schema(seq_len: int, vocab_size: int) -> pa.Schema:
     return pa.schema([("tokens", pa.list_(token_type(vocab_size), seq_len + 1))])
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _load_sp(path: str):
     import sentencepiece as spm
 
@@ -61,7 +53,6 @@ def _load_sp(path: str):
 
 
 def _load_hf(path: str):
-    from tokenizer.external import ExternalTokenizer
 
     return ExternalTokenizer("huggingface", path)
 

@@ -23,59 +23,38 @@ tokens/manifest.json say "no documents" with zero counts, and the stage's result
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
-
+from core.errors import ConfigError
+from core.sections import TokenizeConfig as Config
 from tokenizer import external
 from tokenizer.pack import write_empty_manifest, write_token_shards
-from tokenizer.train import (EOS_ID, TokenizerConfig, count_documents, heldout_texts, run_input_files,
-                             train_tokenizer)
+from tokenizer.train import (
+    EOS_ID,
+    count_documents,
+    heldout_texts,
+    run_input_files,
+    train_tokenizer,
+)
 
 
-class Config(TokenizerConfig):
-    # Tokens per training sequence; each stored row holds seq_len + 1 (inputs and shifted targets).
-    seq_len: int = Field(default=512, ge=8)
-    # Share of documents (by a hash of their id) held out for validation loss.
-    val_fraction: float = Field(default=0.01, ge=0, lt=1)
-    # With `tokenizer`: the EOS appended to every document, and the BOS put before it when `add_bos`. None:
-    # the tokenizer's own (a SentencePiece model's ids; the tokenizer_config.json beside a tokenizer.json).
-    eos_token: str | None = Field(default=None, validate_default=True)
-    bos_token: str | None = Field(default=None, validate_default=True)
-    # Off by default, as for our own tokenizer (documents are separated by EOS only); Llama-style models that
-    # were trained with BOS at each document start want it on.
-    add_bos: bool = Field(default=False, validate_default=True)
-    # Token outputs: "arrow" (tokens/*.arrow, read by tokenizer.loader and `pipeline train`) and/or "megatron"
-    # (tokens/megatron/{train,val}.{bin,idx}, Megatron-LM's indexed datasets).
-    formats: list[Literal["arrow", "megatron"]] = Field(default_factory=lambda: ["arrow"], min_length=1)
-
-    @field_validator("eos_token", "bos_token")
-    @classmethod
-    def _special_token(cls, value: str | None, info: ValidationInfo) -> str | None:
-        spec = info.data.get("tokenizer")
-        if spec is None:
-            if value is not None:
-                raise ValueError("only with tokenizer: (our own tokenizer's ids are fixed: 0 unk, 1 bos, 2 eos)")
-            return value
-        external.special_id(spec, value, info.field_name, required=info.field_name == "eos_token")
-        return value
-
-    @field_validator("add_bos")
-    @classmethod
-    def _add_bos(cls, value: bool, info: ValidationInfo) -> bool:
-        spec = info.data.get("tokenizer")
-        if value and spec is None:
-            raise ValueError("only with tokenizer: (our own tokenizer's documents end with EOS only)")
-        if value and "bos_token" in info.data:  # absent when bos_token failed its own check
-            external.special_id(spec, info.data["bos_token"], "bos_token", required=True)
-        return value
-
-    @field_validator("formats")
-    @classmethod
-    def _unique_formats(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError(f"a format is listed twice: {value}")
-        return value
+def check_files(cfg: Config, where: str = "tokenize") -> None:
+    """What the section's types cannot check, because it needs the file: an existing tokenizer loads, and holds
+    the EOS token (and the BOS token with add_bos) the config names or the tokenizer declares. ConfigError
+    naming the key (`where.eos_token: ...`)."""
+    if cfg.tokenizer is None:
+        return
+    key = "tokenizer"
+    try:
+        external.load(*external.resolve_path(cfg.tokenizer))
+        key = "eos_token"
+        external.special_id(cfg.tokenizer, cfg.eos_token, "eos_token", required=True)
+        key = "bos_token"
+        external.special_id(cfg.tokenizer, cfg.bos_token, "bos_token", required=False)
+        if cfg.add_bos:
+            key = "add_bos"
+            external.special_id(cfg.tokenizer, cfg.bos_token, "bos_token", required=True)
+    except ValueError as e:
+        raise ConfigError(f"{where}.{key}: {e}") from None
 
 
 def run(cfg: Config, job, run_dir: Path, executor) -> dict:

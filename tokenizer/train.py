@@ -19,73 +19,16 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Literal
 
 import pyarrow.parquet as pq
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from pipeline.atomic import atomic_path, write_json
-from pipeline.errors import ConfigError, RunError
-from pipeline.mix import iter_text_batches, unit_hash
+from core.atomic import atomic_path, write_json
+from core.docfiles import iter_text_batches, unit_hash
+from core.errors import ConfigError, RunError
+from core.sections import TokenizerConfig
 
 # Fixed ids so that packing, the loader and the model agree without reading the model: 0 unk, 1 bos, 2 eos.
 UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
-
-
-# Keys that only shape training: with an existing tokenizer (`tokenizer:`) setting one is an error, not ignored.
-TRAINING_KEYS = ("vocab_size", "model_type", "character_coverage", "byte_fallback", "user_defined_symbols",
-                 "newline_piece", "unk_piece", "bos_piece", "eos_piece", "sample_documents", "input_sentence_size",
-                 "max_sentence_chars", "num_threads")
-
-
-class TokenizerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    # An existing tokenizer to use instead of training one (tokenizer/external.py): a Hugging Face
-    # tokenizer.json, a SentencePiece .model, or a directory holding one. None (default): train our own.
-    tokenizer: str | None = None
-    # 8000 suits the small sample runs and a few-million-parameter model; a production Korean vocabulary is
-    # larger (32k-64k). Above 65536 the token shards switch from uint16 to uint32.
-    vocab_size: int = Field(default=8000, ge=64)
-    model_type: Literal["unigram", "bpe"] = "unigram"
-    # 0.9995 is SentencePiece's recommended value for CJK: with ~11k Hangul syllables and Hanja in Korean text,
-    # 1.0 would put every rare Hanja in the vocabulary; the rarest 0.05% of characters go to byte fallback.
-    character_coverage: float = Field(default=0.9995, gt=0, le=1)
-    byte_fallback: bool = True
-    user_defined_symbols: list[str] = Field(default_factory=list)
-    # "\n" as its own piece keeps paragraph structure in one token instead of the byte <0x0A>.
-    newline_piece: bool = True
-    unk_piece: str = "<unk>"
-    bos_piece: str = "<s>"
-    eos_piece: str = "</s>"
-    # Documents in the training sample, and held out (disjoint) for the stats.
-    sample_documents: int = Field(default=100_000, ge=1)
-    heldout_documents: int = Field(default=1000, ge=0)
-    seed: int = 1234
-    # Lines SentencePiece loads into memory at most (it shuffles and keeps this many); bounds training memory.
-    input_sentence_size: int = Field(default=2_000_000, ge=1)
-    # Lines are cut at whitespace to at most this many characters: SentencePiece skips lines longer than
-    # max_sentence_length bytes (default 4192) and a Hangul syllable is 3 bytes in UTF-8.
-    max_sentence_chars: int = Field(default=1200, ge=16)
-    num_threads: int | None = Field(default=None, ge=1)
-    batch_rows: int = Field(default=1000, ge=1)
-
-    @field_validator("tokenizer")
-    @classmethod
-    def _tokenizer_exists(cls, value: str | None) -> str | None:
-        if value is not None:
-            from tokenizer.external import load, resolve_path
-
-            load(*resolve_path(value))  # a file that does not load fails here, at validation
-        return value
-
-    @field_validator(*TRAINING_KEYS)
-    @classmethod
-    def _training_only(cls, value, info: ValidationInfo):
-        # Validators of fields run only for keys given in the config, so this fires only when one is set.
-        if info.data.get("tokenizer") is not None:
-            raise ValueError("not used with tokenizer: (an existing tokenizer is used as it is, nothing is trained)")
-        return value
 
 
 def run_input_files(run_dir: str | os.PathLike) -> tuple[str, list[str]]:

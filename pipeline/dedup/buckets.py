@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.atomic import atomic_path
+from core.atomic import atomic_path
 from pipeline.dedup.signatures import read_signature_rows
 
 

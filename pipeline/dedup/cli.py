@@ -12,15 +12,14 @@ import argparse
 import glob
 import json
 import os
-import sys
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from pipeline.atomic import write_json
-from pipeline.config import ExecutionConfig
+from core.atomic import write_json
+from core.config import ExecutionConfig
 from pipeline.dedup.stage import Config, dedup_files
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,9 +69,3 @@ def main(args: argparse.Namespace) -> int:
     write_json(out / "summary.json", {"dedup": summary})
     print(json.dumps(summary, ensure_ascii=False))
     return 0
-
-
-if __name__ == "__main__":
-    from pipeline.cli import main as pipeline_main
-
-    sys.exit(pipeline_main(["dedup", *sys.argv[1:]]))

@@ -40,7 +40,7 @@ import pyarrow.parquet as pq
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from pipeline.atomic import atomic_path
+from core.atomic import atomic_path
 from pipeline.dedup.components import SCRATCH, connected_stars, node_partition, read_routed, sends_to, write_routed
 
 # Rows per row group of clusters.parquet: pyarrow's default for pq.write_table (1024 * 1024), which the

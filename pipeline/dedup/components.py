@@ -36,7 +36,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from pipeline.dedup.hashing import fmix64
-from pipeline.errors import RunError
+from core.errors import RunError
 
 SCRATCH = "components"
 # A bound on rounds, never reached in practice (O(log² n)); it turns a bug into an error instead of a loop.

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.atomic import atomic_path, read_json, write_json
+from core.atomic import atomic_path, read_json, write_json
 from pipeline.dedup.signatures import SIZE_COLUMN, input_sizes
 
 STEP_NAME = "dedup"

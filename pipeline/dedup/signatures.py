@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipeline.atomic import atomic_path
-from pipeline.errors import RunError
+from core.atomic import atomic_path
+from core.errors import RunError
 from pipeline.dedup.hashing import exact_keys, fmix64, shingle_hashes
 
 # Rows of shingles × num_perm processed at once: 16k × 112 × 4 B ≈ 7 MB, fits in L2/L3-friendly chunks.

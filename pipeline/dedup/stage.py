@@ -20,56 +20,20 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from pipeline.atomic import atomic_path, read_json, write_json
+from core.atomic import atomic_path, read_json, write_json
+from core.errors import ConfigError, RunError
+from core.sections import DedupConfig as Config
+from pipeline import read as read_inputs
 from pipeline.dedup.buckets import partition_pairs
 from pipeline.dedup.clusters import build_clusters, cluster_stats
 from pipeline.dedup.rewrite import commit_staged, rewrite_shard, staged_paths
-from pipeline.dedup.signatures import SIZE_COLUMN, lsh_params, shard_paths, signature_shard
-from pipeline.errors import ConfigError, RunError
-
-
-class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    # Drop documents whose NFC, whitespace-collapsed text is identical (reason `duplicate`).
-    exact: bool = True
-    # MinHash-LSH near-duplicates (reason `near_duplicate`).
-    fuzzy: bool = True
-    # Jaccard similarity of shingle sets that counts as a near-duplicate (GPT-3, FineWeb: 0.8 region).
-    threshold: float = Field(default=0.8, gt=0, lt=1)
-    # 112 = FineWeb-2's 14 bands × 8 rows; with the weights below datasketch's _optimal_param picks exactly 14×8.
-    num_perm: int = Field(default=112, ge=2, le=1024)
-    # datasketch MinHashLSH weights the two errors 0.5/0.5, which at 112 perms gives 9×12 bands and only 47%
-    # recall at Jaccard 0.8; 0.05/0.95 gives 14×8 (92% at 0.8, 99% at 0.85) and pair verification below
-    # removes the extra false positives.
-    false_positive_weight: float = Field(default=0.05, ge=0, le=1)
-    false_negative_weight: float = Field(default=0.95, ge=0, le=1)
-    # Character 5-grams, not eojeol 5-grams (FineWeb-2's word 5-grams): a Korean eojeol carries its particles
-    # and endings (학교에/학교를), so one edit changes a whole word and every eojeol n-gram over it. Measured on
-    # 2,000 planted kowiki pairs (bench/dedup_quality.py --compare-shingles): share with true Jaccard ≥ 0.8 is
-    # 0.979 for char-5 and 0.598 for eojeol-5, and stage recall over all planted pairs 0.989 vs 0.761, with no
-    # false removals in either (0 of 6,236 documents without a duplicate).
-    shingle: Literal["char", "eojeol"] = "char"
-    ngram: int = Field(default=5, ge=1, le=32)
-    # fast: vectorized 32-bit shingle hash; sha1: datasketch's sha1_hash32 (bit-identical signatures, ~6× slower).
-    hash: Literal["fast", "sha1"] = "fast"
-    # Permutation seed; 1 is datasketch MinHash's default.
-    seed: int = 1
-    # Candidate pairs whose signatures agree on fewer than this share of values are not merged (0 = off).
-    # 0.7 = threshold - 0.1: the estimate's standard deviation at J=0.8 with 112 perms is 0.038, so true
-    # 0.8 pairs pass with >99% probability while pairs at J≤0.6 (topic neighbours) are rejected.
-    min_jaccard: float = Field(default=0.7, ge=0, le=1)
-    # Bucket partitions, one task each; a task holds ~ documents × (bands + 1) × 16 bytes / partitions.
-    num_band_partitions: int = Field(default=16, ge=1, le=4096)
-    # Which member of a cluster survives; score_column is read when present (higher is better).
-    keep: Literal["quality_then_id", "lowest_id"] = "quality_then_id"
-    score_column: str = "language_score"
-    # Documents read and hashed together (bounded memory per task: ~256 × 2 KB text + shingle matrix).
-    batch_rows: int = Field(default=256, ge=1)
+from pipeline.dedup.signatures import (
+    SIZE_COLUMN,
+    lsh_params,
+    shard_paths,
+    signature_shard,
+)
 
 
 def _params(cfg: Config) -> dict:
@@ -87,7 +51,7 @@ FINGERPRINT = "fingerprint"
 _REWRITE_MARKERS = ("_STAGED", "_COMPUTED", "_SUCCESS")
 
 
-def run_fingerprint(section: dict, job, run_dir: Path) -> str:
+def run_fingerprint(section: Config, job, run_dir: Path) -> str:
     """What RUN/documents holds after dedup depends on: the dedup settings, the shards (ids) and the config
     that shaped their documents (pipeline.shard.config_fingerprint). Without a job (the stage called on a
     directory of Parquet files), the shards are the files in RUN/documents."""
@@ -99,8 +63,8 @@ def run_fingerprint(section: dict, job, run_dir: Path) -> str:
     if job is None:
         shards, shard_config = sorted(p.name for p in (Path(run_dir) / "documents").glob("*.parquet")), None
     else:
-        shards, shard_config = shard_ids(job.input.shard_paths()), config_fingerprint(job)
-    keep = {"dedup": Config(**section).model_dump(), "shards": shards, "shard_config": shard_config}
+        shards, shard_config = shard_ids(read_inputs.shard_paths(job.input)), config_fingerprint(job)
+    keep = {"dedup": section.model_dump(), "shards": shards, "shard_config": shard_config}
     # What the kept files hold besides the input's columns: a run deduplicated before the column existed is
     # redone rather than left without it.
     keep["kept_columns"] = [SIZE_COLUMN]
@@ -130,7 +94,7 @@ def run(cfg: Config, job, run_dir: Path, executor) -> dict:
     """Deduplicate RUN/documents/*.parquet in place (staged, then renamed); returns the summary figures."""
     run_dir = Path(run_dir)
     fp = run_dir / "dedup" / FINGERPRINT
-    expected = run_fingerprint(cfg.model_dump(), job, run_dir)
+    expected = run_fingerprint(cfg, job, run_dir)
     if fp.exists() and fp.read_text() != expected:
         raise RunError(f"{run_dir / 'dedup'} was made for other dedup settings or shards; rerun with --restart")
     if not fp.exists():

@@ -1,0 +1,394 @@
+"""WARC and WET shards (one gzip member per record, as Common Crawl writes them, or uncompressed) as RawRecords.
+
+`read_warc(path, cfg)` is what `pipeline.read.readers.read_shard` calls for the `warc` and `wet` formats. Damaged
+records cost only themselves (see pipeline/read/readers.py); the gzip members are undone here (`_GzipMembers`), not
+by warcio, so that a truncated or corrupt member is noticed and skipped.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from typing import Iterator
+
+from pipeline.read import feeds
+from pipeline.read.charset import (PREFILTER_MIN_HANGUL, charset_from_content_type, decode_html, hangul_evidence,
+                              sniff_bom, unescape_refs)
+from core.config import InputConfig
+from core.errors import ShardError
+from pipeline.read.records import PartialShard, RawRecord, open_shard, scrub_surrogates
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml")
+
+
+def read_warc(path: str, cfg: InputConfig) -> Iterator[RawRecord]:
+    # gzip is undone here, not by warcio: warcio treats a truncated last member as a clean end of file and
+    # the record in it would vanish uncounted. _GzipMembers raises instead, and it ends the stream warcio sees
+    # at each member's end, so a record with a wrong Content-Length cannot swallow the records after it.
+    # zstd is undone by fsspec.
+    is_gz = path.lower().endswith(".gz")
+    fh = open_shard(path, None if is_gz else "infer")
+    try:
+        yield from read_warc_stream(fh, is_gz, path, cfg)
+    finally:
+        fh.close()
+
+
+def read_warc_stream(fh, is_gz: bool, path: str, cfg: InputConfig, first: int = 0) -> Iterator[RawRecord]:
+    """The records of an open WARC stream (`path` names it in errors), numbered from `first`. The caller
+    closes `fh`. Raises ShardError when not even the first record can be read, PartialShard when the
+    stream ends inside a record."""
+    gz = _GzipMembers(fh) if is_gz else None
+    n = first
+    stream = fh if gz is None else (gz if gz.next_member() else None)
+    while stream is not None:
+        it = _RecordIterator(stream, check_digests=False)
+        if gz is not None:
+            # The stream is already decompressed. warcio would try gzip on its first read, and a first read of
+            # one byte (a member whose first deflate bytes end a 64 KiB input chunk) vanishes into that try.
+            it.reader.decompressor = it.reader.decomp_type = None
+        damage: BaseException | None = None
+        damaged: RawRecord | None = None  # the document the damage costs (None: it hit a non-document record)
+        tail = b""  # the damaged record's payload: records it swallowed are looked for in it
+        for record in _guarded(it):
+            if isinstance(record, BaseException):  # the record could not even be parsed
+                if n == first and not (gz is not None and isinstance(record, TruncatedInput) and gz.resync()):
+                    raise ShardError(f"{path}: not a readable WARC file: {type(record).__name__}: {record}") from None
+                damage, damaged = record, RawRecord(index=n)
+                n += 1
+                break
+            rtype = record.rec_type
+            is_doc = rtype in ("response", "conversion", "resource")
+            rec = None
+            if is_doc:
+                rec = RawRecord(index=n, url=scrub_surrogates(record.rec_headers.get_header("WARC-Target-URI")))
+                n += 1
+                rec.meta["warc_record_id"] = record.rec_headers.get_header("WARC-Record-ID")
+                rec.meta["warc_date"] = record.rec_headers.get_header("WARC-Date")
+            try:
+                payload = _read_limited(record.content_stream(), cfg.max_payload_bytes) if is_doc else None
+                it.read_to_end()  # the blank lines after the record: a wrong Content-Length shows here
+            except Exception as e:  # noqa: BLE001 - whatever one record does to warcio costs that record
+                damage, damaged = e, rec
+                break
+            if it.bad_end or getattr(record.raw_stream, "limit", 0) > 0:
+                short = getattr(record.raw_stream, "limit", 0) > 0
+                damage = ContentLengthMismatch(
+                    f"Content-Length {record.rec_headers.get_header('Content-Length')}: "
+                    + ("the record ends before it" if short else "the record goes on after it"),
+                    truncated=short and gz is None)
+                damaged, tail = rec, payload or b""
+                break
+            if rec is not None:
+                _classify(rec, record, rtype, payload, cfg.prefilter_korean)
+                yield rec
+        if damage is None:  # this stream ended cleanly: the next gzip member, or the end of the file
+            stream = gz if gz is not None and gz.next_member() else None
+            continue
+        if isinstance(damage, TruncatedInput):
+            # A damaged gzip member: go on at the next member that decompresses (the next record).
+            stream = gz if gz is not None and gz.resync() and gz.next_member() else None
+        else:
+            # A wrong Content-Length or a record warcio cannot parse: go on at the next line that starts a
+            # WARC record (in the damaged payload, where a too-large Content-Length hides the records it
+            # swallowed, then after it), else at the next gzip member.
+            stream = _scan_for_record(tail, it, stream)
+            if stream is not None and isinstance(damage, ContentLengthMismatch):
+                damage.truncated = False  # records follow: the file does not end inside this one
+            if stream is None and gz is not None and gz.next_member():
+                stream = gz
+        # The damaged record is counted as a document dropped for it.
+        if damaged is not None:
+            damaged.drop_reason = _damage_reason(damage)
+            damaged.meta["error"] = f"{type(damage).__name__}: {damage}"[:300]
+            yield damaged
+        if stream is None and (isinstance(damage, TruncatedInput) or getattr(damage, "truncated", False)):
+            raise PartialShard(f"{path}: stopped after {n} records: {type(damage).__name__}: {damage}", n) from None
+
+
+def _guarded(it) -> Iterator:
+    """The iterator's records, then the exception that stopped it (if any) as the last item."""
+    while True:
+        try:
+            yield next(it)
+        except StopIteration:
+            return
+        except Exception as e:  # noqa: BLE001 - ArchiveLoadFailed, a gzip error, a header warcio trips on
+            yield e
+            return
+
+
+def _classify(rec: RawRecord, record, rtype: str, payload: bytes | None, prefilter_korean: bool) -> None:
+    """Set the record's text or HTML, or its drop reason."""
+    if payload is None:
+        rec.drop_reason = "read_too_large"
+        return
+    if not payload.strip():
+        rec.drop_reason = "read_empty_payload"
+        return
+    if rtype == "conversion":  # WET: plain UTF-8 text already extracted by Common Crawl
+        if prefilter_korean and hangul_evidence(payload, PREFILTER_MIN_HANGUL) < PREFILTER_MIN_HANGUL:
+            rec.drop_reason = "read_no_hangul"
+            return
+        rec.text = unescape_refs(payload.decode("utf-8", errors="replace"))
+        return
+    ctype = ""
+    if record.http_headers is not None:
+        ctype = (record.http_headers.get_header("Content-Type") or "").lower()
+    mime = ctype.split(";")[0].strip()
+    # A UTF-16/32 page is full of zero bytes: its byte order mark says it is text, not binary.
+    if b"\x00" in payload[:4096] and not sniff_bom(payload):
+        rec.drop_reason = "read_binary_payload"
+    elif mime and mime not in _HTML_TYPES and mime not in feeds.FEED_TYPES:
+        rec.drop_reason = "read_not_html"
+        rec.meta["content_type"] = mime
+    elif prefilter_korean and hangul_evidence(payload, PREFILTER_MIN_HANGUL) < PREFILTER_MIN_HANGUL:
+        # Before decoding, extraction and every step. After the content type, which costs less than a look
+        # at the bytes (a PDF is not scanned) and keeps its own reason.
+        rec.drop_reason = "read_no_hangul"
+    elif mime in feeds.FEED_TYPES or feeds.feed_kind(payload):
+        _read_feed(rec, payload, ctype)
+    else:
+        rec.html = payload
+        rec.charset_header = charset_from_content_type(ctype)
+
+
+def _read_feed(rec: RawRecord, payload: bytes, ctype: str) -> None:
+    """A feed is one document: its items as text (pipeline/read/feeds.py), decoded here like a page."""
+    decoded, charset, _clean = decode_html(payload, charset_from_content_type(ctype))
+    rec.meta["charset"] = charset
+    rec.meta["feed"] = feeds.feed_kind(payload) or "unknown"
+    try:
+        rec.text = feeds.feed_text(decoded)
+    except (ValueError, RuntimeError, RecursionError) as e:  # resiliparse on an item's HTML
+        rec.drop_reason, rec.meta["error"] = "read_invalid_feed", f"{type(e).__name__}: {e}"[:300]
+
+
+class TruncatedInput(OSError):
+    """The gzip stream ends inside a member (the file was cut short)."""
+
+
+class CorruptGzip(TruncatedInput):
+    """A gzip member fails to decompress (bad deflate data or CRC); later members may still be intact."""
+
+
+class ContentLengthMismatch(ValueError):
+    """A record's Content-Length does not match where the record ends; `truncated`: the file ends inside it."""
+
+    def __init__(self, msg: str, truncated: bool):
+        super().__init__(msg)
+        self.truncated = truncated
+
+
+def _damage_reason(e: BaseException) -> str:
+    if isinstance(e, ContentLengthMismatch):
+        return "read_truncated_record" if e.truncated else "read_corrupt_record"
+    if isinstance(e, TruncatedInput) and not isinstance(e, CorruptGzip):
+        return "read_truncated_record"
+    return "read_corrupt_record"
+
+
+def _record_iterator_class():
+    from warcio.archiveiterator import ArchiveIterator
+
+    class RecordIterator(ArchiveIterator):
+        """warcio's iterator, which notes (instead of printing to stderr and reading on) a record that is not
+        followed by a blank line: its Content-Length is wrong, and what follows is not the next record."""
+
+        bad_end = False
+
+        def _consume_blanklines(self):
+            line = self.reader.readline(1 << 16)
+            if line.strip() and not line.startswith(b"WARC/"):
+                self.bad_end = True
+                return line, 0
+            empty = 0
+            while line and not line.strip():
+                empty += len(line)
+                line = self.reader.readline(1 << 16)
+            return (line or None), empty
+
+    return RecordIterator
+
+
+def _RecordIterator(stream, **kw):  # noqa: N802 - a class built on first use, so warcio loads lazily
+    global _RECORD_ITERATOR
+    if _RECORD_ITERATOR is None:
+        _RECORD_ITERATOR = _record_iterator_class()
+    return _RECORD_ITERATOR(stream, **kw)
+
+
+_RECORD_ITERATOR = None
+_WARC_LINE = b"WARC/1."
+
+
+class _Segment:
+    """A read-only stream: `head`, then the rest of `base`."""
+
+    def __init__(self, head: bytes, base):
+        self.head, self.pos, self.base = head, 0, base
+
+    def read(self, size: int = -1) -> bytes:
+        if self.pos < len(self.head):
+            if size is None or size < 0:
+                out, self.pos = self.head[self.pos:] + self.base.read(), len(self.head)
+                return out
+            out = self.head[self.pos : self.pos + size]
+            self.pos += len(out)
+            return out
+        return self.base.read(size)
+
+    def unread(self) -> bytes:
+        return self.head[self.pos :]
+
+    def close(self) -> None:
+        pass
+
+
+def _scan_for_record(tail: bytes, it, stream) -> _Segment | None:
+    """A stream that starts at the next line beginning with `WARC/1.`: first in `tail` (a damaged payload),
+    then in what the abandoned iterator `it` had not parsed yet. None when the stream ends first. Memory is
+    bounded: the bytes skipped are read in 64 KiB chunks and dropped."""
+    reader = it.reader
+    buffered = reader.read(reader.rem_length()) if reader is not None and reader.rem_length() else b""
+    if isinstance(stream, _Segment):  # flatten: one level however many records were damaged
+        base, rest = stream.base, stream.unread()
+    else:
+        base, rest = stream, b""
+    pending = (it.next_line or b"") if it.bad_end else b""
+    i = tail.find(b"\n" + _WARC_LINE)
+    if i >= 0:
+        return _Segment(tail[i + 1 :] + pending + buffered + rest, base)
+    buf = pending + buffered + rest
+    at_line_start = True
+    while True:
+        if at_line_start and buf.startswith(_WARC_LINE):
+            return _Segment(buf, base)
+        i = buf.find(b"\n" + _WARC_LINE)
+        if i >= 0:
+            return _Segment(buf[i + 1 :], base)
+        chunk = base.read(1 << 16)
+        if not chunk:
+            return None
+        buf, at_line_start = buf[-len(_WARC_LINE) :] + chunk, False
+
+
+_GZIP_MAGIC = b"\x1f\x8b\x08"  # ID1, ID2, CM=deflate: how every gzip member starts (RFC 1952)
+
+
+_GZIP_OUT = 1 << 20  # decompressed bytes held at most: a gzip bomb costs time, never memory
+
+
+class _GzipMembers(io.RawIOBase):
+    """Multi-member gzip reader, one member at a time: reading returns the current member's bytes and then
+    b"" (its end); `next_member()` goes on to the next. A truncated or corrupt stream is reported as
+    TruncatedInput (an OSError) only after every byte before the damage was returned -- never as the EOFError
+    that warcio takes for the normal end of an archive -- so records before the damage are still read and
+    counted. After a CorruptGzip, `resync()` skips to the next member header so that the records after the
+    damage are read too. Output is decompressed at most 1 MiB at a time."""
+
+    def __init__(self, raw):
+        self._raw = raw
+        self._in = b""  # compressed bytes read but not yet decompressed
+        self._d = None  # the current member's decompressor; None at a member's end
+        self._at_head = False  # `_in` starts with the current member's own header
+        self._damaged = False  # a CorruptGzip was raised: `_in` holds the data it was raised on
+        self._resynced = False
+        self._out, self._off = b"", 0  # decompressed bytes not yet returned (at most _GZIP_OUT)
+
+    def readable(self) -> bool:
+        return True
+
+    def _more(self) -> bool:
+        chunk = self._raw.read(1 << 16)
+        if chunk:
+            self._in = self._in + chunk if self._in else chunk
+        return bool(chunk)
+
+    def next_member(self) -> bool:
+        """Start the next member; False at the end of the input."""
+        if self._damaged:
+            raise RuntimeError("next_member() after a CorruptGzip without resync()")
+        self._resynced = False
+        while not self._in:
+            if not self._more():
+                return False
+        self._d, self._at_head = zlib.decompressobj(16 + zlib.MAX_WBITS), True
+        return True
+
+    def readinto(self, b) -> int:
+        if self._off < len(self._out):
+            n = min(len(b), len(self._out) - self._off)
+            b[:n] = self._out[self._off : self._off + n]
+            self._off += n
+            return n
+        d = self._d
+        if d is None or not len(b):
+            return 0
+        while True:
+            if not self._in and not self._more():
+                self._d = None
+                raise TruncatedInput("truncated gzip: the last member ends before its end marker")
+            try:
+                out = d.decompress(self._in, _GZIP_OUT)
+            except zlib.error as e:
+                self._d, self._damaged = None, True
+                raise CorruptGzip(f"corrupt gzip data: {e}") from None
+            self._at_head = False
+            if d.eof:
+                self._in, self._d = d.unused_data, None
+            else:
+                self._in = d.unconsumed_tail
+            if out:
+                self._out, self._off = out, 0
+                return self.readinto(b)
+            if self._d is None:
+                return 0
+
+    def resync(self) -> bool:
+        """After a CorruptGzip: position at the next member header from which data decompresses (then call
+        `next_member()`). False at the end of input, and after a plain truncation, which has nothing after
+        it. True again if called twice."""
+        if self._resynced:
+            return True
+        if not self._damaged:
+            return False
+        self._damaged = False
+        data, start = self._in, (1 if self._at_head else 0)
+        while True:
+            i = data.find(_GZIP_MAGIC, start)
+            if i < 0:
+                chunk = self._raw.read(1 << 16)
+                if not chunk:
+                    self._in = b""
+                    return False
+                # Keep two bytes: a header split across the chunk boundary is still found.
+                data, start = data[-2:] + chunk, 0
+                continue
+            if len(data) - i < 64:  # too few bytes to try: read on first
+                chunk = self._raw.read(1 << 16)
+                if chunk:
+                    data += chunk
+                    continue
+            try:  # three bytes that only look like a header, inside the damaged data, fail at once
+                zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data[i:], 64)
+            except zlib.error:
+                start = i + 1
+                continue
+            self._in, self._resynced = data[i:], True
+            return True
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+def _read_limited(stream, limit: int) -> bytes | None:
+    """Read at most `limit` bytes; None if the payload is larger (the rest is skipped, not buffered)."""
+    buf = stream.read(limit + 1)
+    if len(buf) > limit:
+        while stream.read(1 << 20):
+            pass
+        return None
+    return buf
+
