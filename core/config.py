@@ -80,7 +80,7 @@ class InputConfig(Strict):
     # WARC/WET: drop a page whose raw bytes hold fewer than 10 Hangul syllables (UTF-8, EUC-KR/CP949, UTF-16/32
     # with a BOM, or &#...; references) as `read_no_hangul`, before decoding and extraction: the 99% of a crawl
     # that is not Korean then costs a byte count. Off by default: a job for another language must not lose its
-    # pages. Recall and speed: pipeline/read/charset.py `hangul_evidence`, bench/prefilter.py.
+    # pages. Recall and speed: pipeline/read/charset.py `hangul_evidence`, bench/scale/prefilter.py.
     prefilter_korean: bool = False
 
     @model_validator(mode="after")
@@ -94,7 +94,7 @@ class InputConfig(Strict):
 
 
 class ExtractConfig(Strict):
-    # resiliparse is the default: measured on the bundled sample, see bench/extractors.py and README Performance.
+    # resiliparse is the default: measured on the bundled sample, see bench/quality/extractors.py and README Performance.
     extractor: Literal["resiliparse", "trafilatura"] = "resiliparse"
     # Documents whose extracted text is shorter than this (characters, after NFC) are dropped as `extract_empty`.
     min_chars: int = Field(default=1, ge=0)

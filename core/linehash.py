@@ -38,7 +38,7 @@ def normalize_line(line: str) -> str:
 
     Same result as the plain per-character loop `"".join(" " if category(ch)[0] in "PS" else ch ...)` followed by
     whitespace runs collapsed (str.split's whitespace is the same Unicode set as re's), ~1.6x faster: that
-    loop was the largest single cost of the per-document pass (bench/profile_pass.py)."""
+    loop was the largest single cost of the per-document pass (bench/speed/profile_pass.py)."""
     s = unicodedata.normalize("NFC", line).lower()
     s = _DIGITS.sub("0", s)
     return " ".join(_PUNCT_OR_SYMBOL_CANDIDATES.sub(_punct_or_symbol_to_space, s).split())

@@ -22,7 +22,7 @@ class LineDedupConfig(BaseModel):
     # A line is removed when it occurs on at least this many distinct documents. CCNet removes every repeat
     # (in effect 2); we use 3 because an exact duplicate page (same article under a second URL) would lose
     # its text in *both* copies before document-level dedup can keep one. On the bundled sample
-    # (bench/line_dedup_sample.py): at 2, 37 documents are emptied, exact-duplicate articles among them; at 3
+    # (bench/quality/line_dedup_sample.py): at 2, 37 documents are emptied, exact-duplicate articles among them; at 3
     # no article paragraph is removed (only chrome and a byline template) and 24.8% of lines / 9.5% of bytes
     # go; at 5 less chrome goes (22.5% / 8.2%). A site footer is on dozens of pages.
     min_repeats: int = Field(default=3, ge=2)
@@ -36,7 +36,7 @@ class LineDedupConfig(BaseModel):
     partitions: int = Field(default=16, ge=1)
     # Write what the pre-pass read and extracted (RUN/line_dedup/extracted/) for the shard pass to reuse instead
     # of reading and extracting every page again: 355 -> 445-463 docs/s per core for the pass with its pre-pass
-    # (bench/profile_pass.py), at the cost of the not-yet-processed shards' text on disk (pipeline/extracted.py).
+    # (bench/speed/profile_pass.py), at the cost of the not-yet-processed shards' text on disk (pipeline/extracted.py).
     reuse_extracted: bool = True
 
 
@@ -62,7 +62,7 @@ class DedupConfig(BaseModel):
     false_negative_weight: float = Field(default=0.95, ge=0, le=1)
     # Character 5-grams, not eojeol 5-grams (FineWeb-2's word 5-grams): a Korean eojeol carries its particles
     # and endings (학교에/학교를), so one edit changes a whole word and every eojeol n-gram over it. Measured on
-    # 2,000 planted kowiki pairs (bench/dedup_quality.py --compare-shingles): share with true Jaccard ≥ 0.8 is
+    # 2,000 planted kowiki pairs (bench/quality/dedup_quality.py --compare-shingles): share with true Jaccard ≥ 0.8 is
     # 0.979 for char-5 and 0.598 for eojeol-5, and stage recall over all planted pairs 0.989 vs 0.761, with no
     # false removals in either (0 of 6,236 documents without a duplicate).
     shingle: Literal["char", "eojeol"] = "char"
@@ -194,7 +194,7 @@ class MixConfig(BaseModel):
     total_documents: int | None = Field(default=None, gt=0)
     total_tokens: int | None = Field(default=None, gt=0)
     # Token estimate = characters / chars_per_token. 1.65 is what the default 8000-piece unigram tokenizer gives
-    # on Korean Wikipedia (bench/tokenize_throughput.py: 0.6076 tokens/char); a run's own figure is
+    # on Korean Wikipedia (bench/speed/tokenize_throughput.py: 0.6076 tokens/char); a run's own figure is
     # 1 / `fertility_tokens_per_char` in tokenizer/stats.json.
     chars_per_token: float = Field(default=1.65, gt=0)
     # Documents read and written per record batch (bounded memory per task).

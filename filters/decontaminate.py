@@ -20,9 +20,9 @@ n consecutive characters, `unit: eojeol` takes n consecutive space-separated wor
 polynomial hashes computed with numpy (no Python per n-gram), a sorted array per benchmark behind a bitmap,
 built once per worker when the step is built (`core.models.cached`). 50,000 questions with four choices each:
 3.6 M char 20-grams, 43 MiB, 2-3 s to build (peak RSS +175 MiB while building); 9,700-10,900 documents of 2 KB
-per second per core (load average 2-5), 4.6-5.2% of the per-document pass's CPU time (`python bench/decontaminate.py`).
+per second per core (load average 2-5), 4.6-5.2% of the per-document pass's CPU time (`python bench/speed/decontaminate.py`).
 
-Eojeol or characters (`python bench/decontaminate.py --units`, 2026-12-01): 50,000 questions made of
+Eojeol or characters (`python bench/speed/decontaminate.py --units`, 2026-12-01): 50,000 questions made of
 kowiki-ref sentences of 30-150 characters; 2,000 of them planted as they are and as paraphrased copies (2
 particles changed, about a third of the spaces removed and one long eojeol split, 1 eojeol swapped, all three);
 caught = any n-gram of the copy matches. Clean: 2,995 other kowiki articles (2.2 M characters; 5 holding a
@@ -346,7 +346,7 @@ def _sorted_unique(h: np.ndarray) -> np.ndarray:
 class NgramIndex:
     """Sorted unique n-gram hashes with a bitmap in front: a lookup in the sorted array misses the CPU cache at
     every step of its binary search (~1.4 ms for the ~700 n-grams of a 2 KB document against 3.5 M entries,
-    bench/decontaminate.py), the bitmap costs one memory access per n-gram and passes ~3% of clean n-grams
+    bench/speed/decontaminate.py), the bitmap costs one memory access per n-gram and passes ~3% of clean n-grams
     (32 bits per entry) on to the binary search."""
 
     def __init__(self, hashes: np.ndarray):
@@ -404,7 +404,7 @@ class Decontaminate(BaseFilter):
     def __init__(
         self,
         benchmarks: Benchmarks,
-        # unit and n: measured on paraphrased copies and clean Wikipedia (module docstring, bench/decontaminate.py)
+        # unit and n: measured on paraphrased copies and clean Wikipedia (module docstring, bench/speed/decontaminate.py)
         unit: Literal["char", "eojeol"] = "char",
         ngram: int = 20,
         # GPT-3's numbers (Brown et al. 2020, appendix C): 200 characters each side, pieces under 200 characters
@@ -421,7 +421,7 @@ class Decontaminate(BaseFilter):
         self.window_chars, self.min_piece_chars, self.max_pieces = window_chars, min_piece_chars, max_pieces
         # Indexed here, where the worker builds its steps (pipeline/shard.py, once per process; the indexes are
         # cached by `core.models.cached`, not held by the step), not on the first document: 50,000 questions
-        # take ~2.5 s (bench/decontaminate.py), a large benchmark set more than the per-document time budget
+        # take ~2.5 s (bench/speed/decontaminate.py), a large benchmark set more than the per-document time budget
         # (execution.document_timeout_s), which would then drop every document as step_timeout.
         for bench in self.benchmarks:
             self.index(bench)

@@ -17,10 +17,10 @@ Steps and their drop reasons (stable snake_case; every threshold is an __init__ 
 All of them drop a document without a non-space character as empty_doc.
 
 Defaults come from FineWeb-2's configs/kor_Hang.yml (huggingface/fineweb-2), the Gopher paper (Rae et al. 2021,
-table A1), C4 (Raffel et al. 2020) or our measurement with bench/measure_thresholds.py on ../shared/data:
+table A1), C4 (Raffel et al. 2020) or our measurement with bench/quality/measure_thresholds.py on ../shared/data:
 kowiki-ref articles, kowiki joined into ~2 KB documents, ko-statutes, nsmc-reviews. Figures beside each default.
 A default that drops must cost at most 1% of each clean register of the recall dev set (data/make_devset.py,
-registers no threshold was fitted on; python bench/devset_recall.py): the checks that cost more and dropped no
+registers no threshold was fitted on; python bench/quality/devset_recall.py): the checks that cost more and dropped no
 junk another rule kept are off by default, their scores still written where they have a column.
 """
 
@@ -99,14 +99,14 @@ class GopherRepetitionKo(BaseFilter):
         dup_line_char_frac: float | None = None,
         # FineWeb-2 kor_Hang, measured there on Kiwi morphemes. An eojeol n-gram spans 2-3x the characters of
         # a morpheme n-gram, so a repeated span registers only when it is longer: the same numbers are at
-        # least as lenient on eojeol. With all of the above, bench/measure_thresholds.py --limit 4000 drops
+        # least as lenient on eojeol. With all of the above, bench/quality/measure_thresholds.py --limit 4000 drops
         # 0.08% of kowiki-2k (articles joined into ~2 KB documents), 0.23% of kowiki articles, 0.7% of
         # statutes (2 of 287: formulaic clauses repeated), 0% of nsmc-2k comment pages.
         top_n_grams: tuple[tuple[int, float], ...] | None = ((2, 0.282), (3, 0.228), (4, 0.185)),
         # Duplicated 5- to 10-gram fractions: off by default. FineWeb-2 kor_Hang's values were
         # (5, 0.201) (6, 0.184) (7, 0.168) (8, 0.154) (9, 0.14) (10, 0.127); formulaic legal Korean (court
         # decisions, statutes repeating "제N조제N항 각 호 외의 부분") trips them, and on the dev set
-        # (data/make_devset.py: registers no model or cut-off was fitted on; python bench/devset_recall.py) and
+        # (data/make_devset.py: registers no model or cut-off was fitted on; python bench/quality/devset_recall.py) and
         # on the bundled sample they would drop no junk page at all (0 of 440 and 0 of 128), only statute text.
         dup_n_grams: tuple[tuple[int, float], ...] | None = None,
     ):
@@ -179,10 +179,10 @@ class GopherQualityKo(BaseFilter):
     def __init__(
         self,
         # Gopher: 50 words. An eojeol is a word plus its particles or endings, so 50 eojeol is a longer text
-        # than 50 English words. Measured (bench/measure_thresholds.py --limit 4000): 20/30/50 eojeol drop
+        # than 50 English words. Measured (bench/quality/measure_thresholds.py --limit 4000): 20/30/50 eojeol drop
         # 7.4/13.6/23.5% of kowiki articles (one- or two-sentence stubs) and 0% of kowiki-2k (min 357);
         # 97.5% of nsmc reviews fall below 30.
-        # 25 rather than 30: on the dev set (data/make_devset.py, python bench/devset_recall.py) 30 dropped 1 of
+        # 25 rather than 30: on the dev set (data/make_devset.py, python bench/quality/devset_recall.py) 30 dropped 1 of
         # 33 clean listings (6 sentences, 29 eojeol) and no rule may cost more than 1% of a clean register. 25 is
         # Gopher's 50 words at ~2 Kiwi morphemes per eojeol. Measured on slices the dev set does not use (kowiki
         # articles the LM trained on, >= 200 chars on >= 2 lines: 16,939; single NSMC reviews the quality
@@ -278,7 +278,7 @@ class C4LinesKo(BaseFilter):
         remove_citations: bool = True,  # C4
         # C4 removes every line that does not end a sentence; FineWeb turns this off (datatrove
         # examples/fineweb.py: C4QualityFilter(filter_no_terminal_punct=False)) and so do we: on the dev set
-        # (python bench/devset_recall.py) it removed 165 of the ~200 lines of a hard-wrapped bill on average
+        # (python bench/quality/devset_recall.py) it removed 165 of the ~200 lines of a hard-wrapped bill on average
         # (lines broken mid-sentence, as published) and 21% of statute text (lists of duties); menus and links are
         # the boilerplate and line-dedup steps' work. True restores C4, with Korean endings counted as terminal.
         filter_no_terminal_punct: bool = False,
@@ -291,7 +291,7 @@ class C4LinesKo(BaseFilter):
         # of it; on kowiki articles 5 drops 24.8% and 3 drops 10.1% (one-paragraph stubs). Korean wiki
         # sentences run ~12 eojeol, so 3 of them carry about what C4's 5 English ones do.
         # 1 by default: formal Korean packs a paragraph into one sentence. On the dev set (python
-        # bench/devset_recall.py) 3 dropped the constitution's preamble (one sentence), 2 of 255 statute pieces
+        # bench/quality/devset_recall.py) 3 dropped the constitution's preamble (one sentence), 2 of 255 statute pieces
         # (two-sentence amendments) and a two-sentence Wikipedia article, and no junk that other rules kept;
         # 1 still drops a page where no sentence is left.
         min_sentences: int | None = 1,
@@ -299,7 +299,7 @@ class C4LinesKo(BaseFilter):
         filter_javascript: bool = True,  # C4: drops the line
         # C4 drops a document with '{' in a kept line. Measured: 0.42% of kowiki-2k contain one (formulas);
         # 0.34% are dropped (the '{' sits in a kept line). Off by default: on the dev set (python
-        # bench/devset_recall.py) and the bundled sample it would drop no junk page at all, only a Wikipedia
+        # bench/quality/devset_recall.py) and the bundled sample it would drop no junk page at all, only a Wikipedia
         # article with a formula (1 of 190); code pages are not Korean prose the other rules keep anyway.
         filter_curly_bracket: bool = False,
         filter_policy: bool = True,  # C4: drops the line; English + Korean phrases in the data file
@@ -382,7 +382,7 @@ class FineWebQualityKo(BaseFilter):
         # endings, which makes the check more lenient on the same number. Measured: drops 0.20% of kowiki
         # articles (one-line list stubs), 0.03% of kowiki-2k, 0% of statutes and nsmc-2k.
         # Off by default (the line_punct_ratio column stays): on the dev set (data/make_devset.py, python
-        # bench/devset_recall.py) 0.062 dropped 3 of 255 statute pieces (lists of duties without a sentence)
+        # bench/quality/devset_recall.py) 0.062 dropped 3 of 255 statute pieces (lists of duties without a sentence)
         # and would drop no junk page that another rule did not (0 of 440 dev pages, 0 of 128 on the sample).
         line_punct_thr: float | None = None,
         # FineWeb-2 turns this off (short_line_thr=999): Korean packs more per character than English, and

@@ -9,7 +9,7 @@ Registered steps (config keys are the `__init__` arguments):
   filters/spam_lexicon.py); reasons `ko_gambling_spam`, `ko_adult`.
 
 Data files are read lazily, once per worker (`core.models.cached`), so a step pickles as a few paths.
-Every default threshold below was measured with `python bench/ko_filters_calibrate.py` on ../shared/data
+Every default threshold below was measured with `python bench/quality/ko_filters_calibrate.py` on ../shared/data
 (kowiki-ref, ko-statutes, nsmc-reviews: clean text, so what these steps do there is false positives).
 """
 
@@ -69,7 +69,7 @@ def is_menu_line(line: str, min_items: int, max_item_chars: int) -> bool:
     return (
         len(items) >= min_items
         # menu items are plain words: "1>3>2>5>4" (a ranking in a review) is not a menu, nor is a kowiki
-        # list "태원군(太原郡) · 상당군(上黨郡) · ..." (bench/ko_filters_calibrate.py found 7 such lines)
+        # list "태원군(太原郡) · 상당군(上黨郡) · ..." (bench/quality/ko_filters_calibrate.py found 7 such lines)
         and all(len(x) <= max_item_chars and any(ch.isalpha() for ch in x) and "(" not in x for x in items)
         and not _SENTENCE_END.search(items[-1])
     )
@@ -79,7 +79,7 @@ def is_menu_line(line: str, min_items: int, max_item_chars: int) -> bool:
 class KoBoilerplateLines(BaseFilter):
     """Remove boilerplate lines from `doc.text`; drop as `ko_boilerplate_only` if under `min_chars_after` remain.
 
-    On clean text (bench/ko_filters_calibrate.py) it removes 3 lines from 34,510 kowiki articles (newspaper
+    On clean text (bench/quality/ko_filters_calibrate.py) it removes 3 lines from 34,510 kowiki articles (newspaper
     staff lists "사회부/ 부장 ... | ... | ..."), none from ko-statutes or 20,008 NSMC reviews.
     """
 
@@ -159,7 +159,7 @@ class KoSpam(BaseFilter):
         self,
         gambling_lexicon_path: str = "configs/ko_spam_gambling.txt",
         adult_lexicon_path: str = "configs/ko_spam_adult.txt",
-        # Weighted share of eojeol matched. Measured with bench/ko_filters_calibrate.py: the highest clean
+        # Weighted share of eojeol matched. Measured with bench/quality/ko_filters_calibrate.py: the highest clean
         # scores are 0.060 gambling (kowiki 007 카지노 로얄, of 34,510 articles) and 0.015 adult (kowiki);
         # the made-up ads in that script score 0.5-0.7, SEO filler with one term a line ~0.075 (caught by the
         # line share). No spam corpus is bundled: re-measure on labelled crawl data when there is some.

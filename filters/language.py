@@ -33,7 +33,7 @@ class LanguageID(BaseFilter):
         self,
         languages: list[str] = ["ko"],  # noqa: B006 - validated and copied by the registry
         # 0.65 is FineWeb's (English) language_score cut for lid.176. FineWeb-2's kor_Hang uses 0.842 with
-        # GlotLID, a model with differently calibrated scores. With lid.176 on our data (bench/measure_lid.py):
+        # GlotLID, a model with differently calibrated scores. With lid.176 on our data (bench/quality/measure_lid.py):
         # Korean Wikipedia articles min 0.95, p1 1.00; statutes 1.00; single NSMC reviews are labelled ko 95.9%
         # of the time (p5 0.71), 4.9% dropped at 0.65 vs 5.7% at 0.842; comment pages of 10 reviews drop 0%.
         # Short colloquial text is judged by the quality filters, so we keep FineWeb's 0.65.

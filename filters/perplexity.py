@@ -50,7 +50,7 @@ class PerplexityFilter(BaseFilter):
         # Literal: `pipeline validate` rejects an unknown bucket name before anything runs.
         # All three by default. Dropping the tail (>= held-out Wikipedia's p90) dropped one Wikipedia article in
         # ten by construction and, on the dev set (data/make_devset.py: registers no model or cut-off was fitted
-        # on; python bench/devset_recall.py), 11% of held-out Wikipedia, 5.5% of statute text, 12-76% of news,
+        # on; python bench/quality/devset_recall.py), 11% of held-out Wikipedia, 5.5% of statute text, 12-76% of news,
         # policy briefings and listings, while every junk page it would drop was dropped by another rule too
         # (junk only it drops: 0 of 440 dev pages, 0 of 128 on the bundled sample).
         keep_buckets: list[Literal["head", "middle", "tail"]] = ["head", "middle", "tail"],  # noqa: B006 (never mutated)

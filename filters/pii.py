@@ -20,7 +20,7 @@ Deliberately NOT masked, with the reason:
   word ("버전 1.2.3.4", "v1.2.3.4", "3.3.0.0 버전"); a bare 1.2.3.4 is masked as an IP, because four-part
   versions without a version word nearby are rarer than addresses in web text.
 On kowiki-ref (34,510 articles) the defaults mask 3 phones and 1 e-mail (public office numbers in news-like
-articles) and 2 IPs (bench/ko_filters_calibrate.py); ko-statutes and NSMC: nothing.
+articles) and 2 IPs (bench/quality/ko_filters_calibrate.py); ko-statutes and NSMC: nothing.
 
 Usage: `{step: pii_mask_v1}` in the steps list, after the quality filters (so their scores see the original
 text). Counters `pii_<kind>` per type go to the step stats; `pii_count` (all kinds) to metadata.
@@ -157,7 +157,7 @@ ACCOUNT = re.compile(
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 IPV4 = re.compile(r"(?<![\d.])" + _OCTET + r"(?:\." + _OCTET + r"){3}(?!\.?\d)")
 # Version context: a version word in the 12 characters before ("현재 버전은 0.1.2.2", "v1.2.3.4") or right
-# after ("3.3.0.0 버전"). kowiki has such versions (bench/ko_filters_calibrate.py printed them).
+# after ("3.3.0.0 버전"). kowiki has such versions (bench/quality/ko_filters_calibrate.py printed them).
 _VERSION_BEFORE = re.compile(r"(?:\bv|\bver\.?|\bversion|버전|판)", re.IGNORECASE)
 # (?<!\s): matched right after the address's last digit; as a search it would rescan a run of spaces from
 # each of its positions.
@@ -178,7 +178,7 @@ def is_ip(m: re.Match) -> bool:
 
 # Cheap first passes: each starts with a plain digit class, which Python's regex engine scans for quickly,
 # while the full patterns open with a lookbehind and are tried at every position (CARD ran at ~5k 2 KB
-# docs/s alone; bench/pii_speed.py). Only text that passes the first pass gets the full pattern.
+# docs/s alone; bench/speed/pii_speed.py). Only text that passes the first pass gets the full pattern.
 _ANY_DIGIT_OR_AT = re.compile(r"[\d@]")
 PREFILTERS = {
     "rrn": re.compile(r"\d{6}\s?-?\s?\d{7}"),

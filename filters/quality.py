@@ -11,7 +11,7 @@ Registered steps (config keys are the `__init__` arguments):
 Two steps, not one: the score is written for every document whatever the decision (scores apart from
 decisions), so the report can plot kept and dropped documents alike, and a run can score without filtering
 by leaving `quality_filter_v1` out. The filter needs `quality_score_v1` earlier in `steps:`.
-configs/ko-web.yaml does exactly that: on the recall dev set (data/make_devset.py, bench/devset_recall.py)
+configs/ko-web.yaml does exactly that: on the recall dev set (data/make_devset.py, bench/quality/devset_recall.py)
 the default model, at 0.5, dropped 23 of 33 clean Airbnb listings to remove 9 single reviews no other rule
 removed, and no threshold separated the two (it learned Wikipedia/statutes vs review threads). Measure it on
 your own crawl before turning the filter on.
@@ -38,7 +38,7 @@ from core.text import nfc
 POSITIVE_LABEL = "__label__curated"
 NEGATIVE_LABEL = "__label__web"
 # fastText reads one line per example, so line breaks become spaces. A `<nl>` token keeping the layout was
-# tried and dropped (bench/quality_layout.py): the model then learned "many short lines = web", and held-out
+# tried and dropped (bench/quality/quality_layout.py): the model then learned "many short lines = web", and held-out
 # review threads written on one line were called curated 41% of the time (none of 262 without it).
 # Characters of a document the classifier reads. Korean articles in the sample are 700-1,400 characters;
 # 2,000 covers their text and bounds the cost of very long pages (fastText averages over all tokens anyway).

@@ -12,7 +12,7 @@ Signals written to doc.metadata (Parquet columns), all cheap regex counts over t
 ko_few_sentence_endings (off by default: `min_sentence_end_ratio` says why) and empty_doc for a document
 without a non-space character. It reuses the signals
 `ko_signals_v1` wrote when the text has not changed since, and computes them itself otherwise.
-Thresholds were measured with bench/measure_thresholds.py on ../shared/data (kowiki-ref = clean prose,
+Thresholds were measured with bench/quality/measure_thresholds.py on ../shared/data (kowiki-ref = clean prose,
 ko-statutes = formal, nsmc-reviews = colloquial); the figures are beside each default.
 
     steps:
@@ -111,7 +111,7 @@ class KoQualityFilter(BaseFilter):
 
     def __init__(
         self,
-        # Figures: bench/measure_thresholds.py --limit 4000 (kowiki = 4,000 articles, kowiki-2k = 3,817
+        # Figures: bench/quality/measure_thresholds.py --limit 4000 (kowiki = 4,000 articles, kowiki-2k = 3,817
         # articles-joined ~2 KB documents, 287 statutes, 4,000 nsmc reviews, 349 nsmc-2k comment pages).
         # Keeps out English (or Japanese, Chinese) pages with one Korean navigation line, which the LID model
         # still labels `ko`. kowiki articles p0.1 = 0.44, p1 = 0.63 (foreign names, formulas); kowiki-2k
@@ -126,7 +126,7 @@ class KoQualityFilter(BaseFilter):
         # kowiki-2k p0.1 = 0.21, p1 = 0.63; statutes p1 = 0.25 (clause headings, "삭제 <2021.7.6>" lines);
         # nsmc-2k min 0.28. Menus and link lists end few lines with 다 or a period. 0.2 drops 0.23% of kowiki
         # articles, 0.10% of kowiki-2k, 0.7% of statutes (2 of 287), 43% of single nsmc reviews.
-        # Off by default (the column stays): on the dev set (data/make_devset.py, python bench/devset_recall.py)
+        # Off by default (the column stays): on the dev set (data/make_devset.py, python bench/quality/devset_recall.py)
         # 0.2 dropped 9 of 10 hard-wrapped bills (lines broken mid-sentence) and 5% of statute text (lists of
         # duties, "N. ...에 관한 사항"), and every junk page it would drop was dropped by another rule too
         # (junk only it drops: 0 of 440 dev pages, 0 of 128 on the bundled sample).

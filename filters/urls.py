@@ -140,7 +140,7 @@ Ut1Categories = Annotated[list[str], AfterValidator(_ut1_categories_valid), Fiel
 @dataclass(frozen=True)
 class Ut1Index:
     """The domains of some UT1 categories as a sorted array of their 64-bit string hashes, with the category
-    of each. Measured on datatrove's merged list (4,558,940 domains) with `python bench/url_blocklist.py` on a
+    of each. Measured on datatrove's merged list (4,558,940 domains) with `python bench/speed/url_blocklist.py` on a
     shared 2-core machine: a frozenset of the strings takes 5.8-6.7 s and ~490 MB per worker; this index
     3.0-4.1 s and 40 MB (RSS +48 MB) and adds 6-8 µs per document (8-14 µs without UT1, 15-22 with). The
     hash is Python's own str hash (64-bit SipHash, seeded per process): the index is built in the worker that

@@ -11,12 +11,12 @@ page a second time.
 hashes the lines of what it yields, the shard pass filters it, so both see exactly the same text. With
 `line_dedup.reuse_extracted` on (the default) the pre-pass writes every outcome to the files above, and the
 shard pass replays them (`replay`) instead of reading the shard: on 3,000 Korean WARC pages the pass with
-its pre-pass went from 355 to 445-463 documents/s per core (bench/profile_pass.py). A shard the pre-pass could not open gets no copy; the pass
+its pre-pass went from 355 to 445-463 documents/s per core (bench/speed/profile_pass.py). A shard the pre-pass could not open gets no copy; the pass
 reads it itself, so a shard that is readable later is retried as before. The copies live beside the
 pre-pass's counts, whose fingerprint (inputs, input and extract settings) removes them when those change;
 the pass deletes a shard's copy once the shard's completion marker is written, and the whole directory when
 the pass ends. Disk while the pass runs: the extracted text of the shards not yet done, zstd-compressed; at
-peak 143 MiB for bench/scale_run.py's 100,000 text-heavy pages (219 MiB of gzipped WARC).
+peak 143 MiB for bench/scale/scale_run.py's 100,000 text-heavy pages (219 MiB of gzipped WARC).
 """
 
 from __future__ import annotations

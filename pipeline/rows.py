@@ -66,7 +66,7 @@ COLUMN_NAMES: dict[pa.Schema, frozenset[str]] = {}
 
 def column_names(schema: pa.Schema) -> frozenset[str]:
     """`schema.names` builds a new list on every access; asked once per metadata key of every row, it made
-    `_row` ~2.5% of the whole profiled pass (bench/profile_pass.py)."""
+    `_row` ~2.5% of the whole profiled pass (bench/speed/profile_pass.py)."""
     names = COLUMN_NAMES.get(schema)
     if names is None:
         names = COLUMN_NAMES[schema] = frozenset(schema.names)

@@ -41,7 +41,7 @@ class _Unreadable(Exception):
 # Built steps per worker process, keyed by the step config, the classes registered under its names, the run
 # directory and the working directory (relative paths in config resolve against it) they were built for. Ray runs
 # many shard tasks in one worker; building the steps (a pydantic model per step's parameters, the perplexity
-# cutoffs YAML, lexicon regexes) cost ~10 ms of a task's ~16 ms fixed cost (bench/ray_overhead.py). Steps hold
+# cutoffs YAML, lexicon regexes) cost ~10 ms of a task's ~16 ms fixed cost (bench/speed/ray_overhead.py). Steps hold
 # only their settings and lazily loaded models; their datatrove counters are reset for every shard.
 _BUILT_STEPS: dict[tuple, list] = {}
 

@@ -1,4 +1,4 @@
-"""Helpers for tests/test_reliability.py and bench/lost_worker.py: the bundled job as a small test config, the
+"""Helpers for tests/test_reliability.py: the bundled job as a small test config, the
 run's outputs reduced to hashes, running `pipeline run` as a killable subprocess, and finding the Ray worker
 processes that a run started (read from /proc, so no extra package is needed).
 """

@@ -118,7 +118,7 @@ class ExternalTokenizer:
             self.hf.no_truncation()
             self.hf.no_padding()
             # encode_batch_fast (tokenizers >= 0.20) skips character offsets, ~30% faster on Korean text
-            # (bench/tokenize_external.py); the ids are the same.
+            # (bench/speed/tokenize_external.py); the ids are the same.
             self._encode_batch = getattr(self.hf, "encode_batch_fast", self.hf.encode_batch)
             vocab = self.hf.get_vocab(with_added_tokens=True)
             # Ids, not the count of entries: the embedding table needs max id + 1 rows.

@@ -144,7 +144,7 @@ def encode_shard(doc_path: str, tokenizer_path: str, out_dir: str, index: int, s
                 toks.insert(0, bos_id)
             toks.append(eos_id)
             # One conversion from the Python list for both formats: ~17 ns a token, an eighth of a SentencePiece
-            # encode (bench/tokenize_external.py).
+            # encode (bench/speed/tokenize_external.py).
             doc = np.asarray(toks, dtype=dtype)
             if packers:
                 packers[split].add(doc)

@@ -25,7 +25,7 @@ Held-out sets (`--heldout`, JSONL of {text}; the set is named by the file stem):
 committed in tests/fixtures/heldout/; `python data/make_heldout.py` builds the full ones (Korean Wikipedia,
 statutes, conversational reviews), none of which any arm can have trained on (see that script).
 
-What it shows on the bundled sample (bench/ablate.py, curated = configs/ko-web.yaml's documents, 237 pages, vs
+What it shows on the bundled sample (bench/training/ablate.py, curated = configs/ko-web.yaml's documents, 237 pages, vs
 the raw arm, 388 pages; 2 layers x 64 wide, 1,000-piece shared tokenizer, seq 128, lr 1e-2; held-out kowiki
 loss of raw minus curated, nats per token, seeds 1 / 2 / 3):
     100k tokens  +0.049 / +0.047 / +0.059      (bits per byte +0.029 / +0.028 / +0.035)
@@ -79,7 +79,7 @@ def add_arguments(parser) -> None:
                         help="which text of a run an arm trains on (default: documents, the curated web text)")
     parser.add_argument("--tokenizer", help="an existing SentencePiece .model for every arm instead of training one")
     # A small vocabulary by default: a model of a few hundred thousand tokens learns little beyond unigram
-    # frequencies over 4,000 pieces, and the arms then differ by noise (bench/ablate.py measures both).
+    # frequencies over 4,000 pieces, and the arms then differ by noise (bench/training/ablate.py measures both).
     parser.add_argument("--vocab-size", type=int, default=1000, help="shared tokenizer's vocabulary (default: 1000)")
     parser.add_argument("--character-coverage", type=float, default=0.98, help="shared tokenizer's character "
                         "coverage; rarer characters fall back to bytes (default: 0.98, so 1,000 pieces suffice)")

@@ -183,7 +183,7 @@ def unescape_refs(text: str) -> str:
 # with a byte order mark decoded.
 
 # A page with fewer Hangul syllables than this is dropped as `read_no_hangul` when input.prefilter_korean is on.
-# Measured (bench/prefilter.py): every Korean page of the bundled sample shows at least 172 (comment boards; 357
+# Measured (bench/scale/prefilter.py): every Korean page of the bundled sample shows at least 172 (comment boards; 357
 # for CP949, 825 for EUC-KR pages), every one of the dev set at least 118 (comment boards; 386 EUC-KR, 452
 # CP949); the sample's foreign pages with a Korean menu show 12, a language switcher's "한국어" 3. Under 10,
 # hangul_ratio >= 0.4 and 25 eojeol (ko_quality_v1, gopher_quality_ko_v1) leave no room for a document the

@@ -1,6 +1,6 @@
 """HTML → main text. resiliparse by default, trafilatura as an option (`extract.extractor`).
 
-The choice is measured in bench/extractors.py on the bundled sample's Korean pages (speed and how much of the
+The choice is measured in bench/quality/extractors.py on the bundled sample's Korean pages (speed and how much of the
 inserted boilerplate survives); see README "Performance". Both keep line breaks between blocks, because the
 line-level filters (boilerplate lines, C4 rules, repetition) work on lines. The text is NFC-normalized here,
 once, for every later step.
@@ -83,7 +83,7 @@ def too_deep(html: str, max_depth: int = MAX_HTML_DEPTH) -> bool:
 def extract_resiliparse(html: str, main_content: bool = True) -> str:
     from resiliparse.extract.html2text import extract_plain_text
 
-    # "lean" in bench/extractors.py: 100% of article sentences, 7.5% of page-chrome lines and 0% of in-article
+    # "lean" in bench/quality/extractors.py: 100% of article sentences, 7.5% of page-chrome lines and 0% of in-article
     # bylines/photo credits survive, 99.5% of paragraph breaks kept, ~5,000 pages/s per core (trafilatura: ~260).
     # preserve_formatting must stay on: without it every line break is lost and the line filters go blind.
     return extract_plain_text(
