@@ -18,7 +18,8 @@ import pytest
 import yaml
 from datatrove.data import Document
 
-from filters.decontaminate import Decontaminate, build_index, tokens
+from filters.decontaminate import Decontaminate
+from filters.ngram_index import build_index, tokens
 
 ROOT = Path(__file__).resolve().parents[1]
 
