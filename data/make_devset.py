@@ -28,8 +28,9 @@ or a cut-off never checks it):
   uses the openings of the statutes listed in data/sample/manifest.jsonl. We take, from statutes the sample
   does not use, only the lines after the last line any classifier piece covered (recomputed with the same
   cut), as documents of at most 1,500 characters, at most two per statute. The heuristic thresholds in
-  filters/heuristics.py quote measurements on all 287 whole statutes (bench/quality/measure_thresholds.py); those were
-  checks of FineWeb-2/Gopher/C4 numbers, not fits, and no threshold was moved to fit them.
+  filters/gopher.py and filters/c4_fineweb.py quote measurements on all 287 whole statutes
+  (bench/quality/measure_thresholds.py); those were checks of FineWeb-2/Gopher/C4 numbers, not fits, and no
+  threshold was moved to fit them.
 - `ko-registers-dev` (keep), all 129 documents, one register each (`policy_briefing`, `news_wikitree`,
   `news_wikinews`, `listing_airbnb`, `bill_hardwrapped`, `constitution`): checking only, nothing is ever
   fitted on this file (../shared/data/README.md).

@@ -1,4 +1,4 @@
-"""Korean patterns shared by filters/signals.py and filters/heuristics.py: word lists and sentence ends.
+"""Korean patterns shared by filters/signals.py, gopher.py and c4_fineweb.py: word lists and sentence ends.
 
 Word lists live in data files under configs/ (one entry a line, `#` comments), loaded with `load_word_list`
 by the path a step gets in config. `SentenceEnds` answers "does this line end a sentence?" for Korean:

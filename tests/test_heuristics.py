@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from datatrove.data import Document
 
-from filters.heuristics import C4LinesKo, FineWebQualityKo, GopherQualityKo, GopherRepetitionKo
+from filters.c4_fineweb import C4LinesKo, FineWebQualityKo
+from filters.gopher import GopherQualityKo, GopherRepetitionKo
 from filters.signals import KoQualityFilter, KoSignals
 from core.steps import build_step, registry
 
@@ -87,7 +88,7 @@ def test_repetition_reasons(kwargs, text, expected):
 
 # Formulaic statute text: the same long clause recurs for each office (duplicated 5- to 10-grams well above
 # FineWeb-2's fractions) although nothing is copied. The duplicated n-gram checks are off by default (on the dev
-# set they dropped only clean legal text, see filters/heuristics.py); set them to get them back.
+# set they dropped only clean legal text, see filters/gopher.py); set them to get them back.
 ORGANIZATION = "\n".join(
     f"① {office}에 실장 또는 국장 1명을 둔다.\n"
     f"② {office}의 장은 고위공무원단에 속하는 일반직공무원 또는 임기제공무원으로 보한다."

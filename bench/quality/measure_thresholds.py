@@ -7,7 +7,8 @@ kowiki-2k = consecutive kowiki articles joined into ~2 KB documents (the size of
 ko-statutes (formal); nsmc-reviews single reviews (short, colloquial); nsmc-2k = reviews joined into ~2 KB
 documents (a comment board page). Prints score percentiles per corpus, then the share of each corpus each
 step drops at its defaults (alone, on the original text), the top reasons, and the share dropped by the
-chain. The figures quoted beside the defaults in filters/signals.py and filters/heuristics.py come from here.
+chain. The figures quoted beside the defaults in filters/signals.py, filters/gopher.py and filters/c4_fineweb.py
+come from here.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import get_filter_result
 
 from bench.harness import SHARED, jsonl_texts, shared_data
-from filters.heuristics import C4LinesKo, FineWebQualityKo, GopherQualityKo, GopherRepetitionKo
+from filters.c4_fineweb import C4LinesKo, FineWebQualityKo
+from filters.gopher import GopherQualityKo, GopherRepetitionKo
 from filters.signals import KoQualityFilter, compute_signals
 
 PERCENTILES = (0.1, 1, 2, 5, 50, 95, 99, 99.9)

@@ -68,7 +68,8 @@ def default_steps(config: str = CONFIG) -> list[tuple[str, object | None, str]]:
 
 def regex_inventory(config: str = CONFIG) -> list[tuple[str, re.Pattern]]:
     """Every compiled regex the default steps use, named by where it lives."""
-    import filters.heuristics
+    import filters.c4_fineweb
+    import filters.gopher
     import filters.ko_patterns
     import filters.korean
     import filters.urls
@@ -85,8 +86,8 @@ def regex_inventory(config: str = CONFIG) -> list[tuple[str, re.Pattern]]:
     from filters.spam_lexicon import load_lexicon
 
     found: list[tuple[str, re.Pattern]] = []
-    for module in (filters.heuristics, filters.ko_patterns, filters.korean, filters.urls, filters.line_dedup, filters.pii,
-                   filters.quality, filters.signals, filters.spam_lexicon, core.text,
+    for module in (filters.gopher, filters.c4_fineweb, filters.ko_patterns, filters.korean, filters.urls,
+                   filters.line_dedup, filters.pii, filters.quality, filters.signals, filters.spam_lexicon, core.text,
                    pipeline.read.extract, pipeline.read.feeds, core.redact):  # what the reader runs on every page
         found += _module_patterns(module)
     for name, step, _ in default_steps(config):

@@ -17,7 +17,8 @@ import time
 from datatrove.data import Document
 
 from bench.harness import SHARED, jsonl_texts, shared_data
-from filters.heuristics import C4LinesKo, FineWebQualityKo, GopherQualityKo, GopherRepetitionKo
+from filters.c4_fineweb import C4LinesKo, FineWebQualityKo
+from filters.gopher import GopherQualityKo, GopherRepetitionKo
 from filters.signals import KoQualityFilter, KoSignals
 
 DOC_CHARS = 2000
