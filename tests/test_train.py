@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from trainers import pretrain as train
+from trainers.pretrain_options import resolve
 from core.errors import ConfigError
 
 torch = pytest.importorskip("torch")
@@ -112,21 +113,21 @@ def test_grad_accum_matches_one_whole_batch(tokens, tmp_path):
 
 
 def test_presets_load_and_flags_override(tmp_path):
-    cpu = train.resolve(parse("--shards", "x", "--preset", str(ROOT / "configs/train-cpu.yaml"), "--steps", "7"))
+    cpu = resolve(parse("--shards", "x", "--preset", str(ROOT / "configs/train-cpu.yaml"), "--steps", "7"))
     assert cpu["steps"] == 7 and cpu["n_embd"] == 32 and cpu["compile"] is False
-    gpu = train.resolve(parse("--shards", "x", "--preset", str(ROOT / "configs/train-gpu.yaml")))
+    gpu = resolve(parse("--shards", "x", "--preset", str(ROOT / "configs/train-gpu.yaml")))
     assert (gpu["n_layer"], gpu["n_head"], gpu["n_embd"], gpu["seq_len"]) == (12, 12, 768, 1024)
     assert gpu["global_batch_tokens"] == 2 ** 19 and gpu["steps"] * 2 ** 19 > 2e9 and gpu["compile"] is True
     # a --grad-accum on the command line replaces the preset's global batch
-    assert train.resolve(parse("--shards", "x", "--preset", str(ROOT / "configs/train-gpu.yaml"),
-                               "--grad-accum", "4"))["global_batch_tokens"] is None
+    assert resolve(parse("--shards", "x", "--preset", str(ROOT / "configs/train-gpu.yaml"),
+                         "--grad-accum", "4"))["global_batch_tokens"] is None
     bad = tmp_path / "bad.yaml"
     bad.write_text("n_layers: 3\n")
     with pytest.raises(ConfigError, match="bad.yaml: n_layers: unknown option"):
-        train.resolve(parse("--shards", "x", "--preset", str(bad)))
+        resolve(parse("--shards", "x", "--preset", str(bad)))
     bad.write_text("steps: many\n")
     with pytest.raises(ConfigError, match="bad.yaml: steps: expected int"):
-        train.resolve(parse("--shards", "x", "--preset", str(bad)))
+        resolve(parse("--shards", "x", "--preset", str(bad)))
 
 
 def test_gpt_small_preset_shape_and_flops():

@@ -24,7 +24,8 @@ Writes to `--out` (default: `train/` beside the shards dir, i.e. RUN/train), fro
   train.json    parameters, device, steps, final losses, tokens/s, MFU
 Throughput is printed at every log line as tokens/s and, on CUDA, model FLOPs utilisation against
 `--peak-tflops` (default from the GPU's name, `PEAK_BF16_TFLOPS`).
-torch is the optional `[train]` extra: this module imports it only inside `main`.
+Options and presets: trainers/pretrain_options.py; checkpoints and the random states they carry:
+trainers/checkpoint.py. torch is the optional `[train]` extra: this module imports it only once `main` runs.
 """
 
 from __future__ import annotations
@@ -34,59 +35,22 @@ import csv
 import io
 import math
 import os
-import random
-import re
 import time
 from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
 
-import yaml
-
 from core.atomic import atomic_path, read_json, write_json
 from core.errors import ConfigError
+from trainers.checkpoint import latest_checkpoint, rng_state, save_checkpoint, set_rng_state
+from trainers.pretrain_options import OPTIONS, resolve
 
 LOSS_COLUMNS = ("step", "train_loss", "val_loss", "lr", "tokens_seen", "elapsed_s")
-
-# (option, type, default, help). Defaults live here rather than in argparse so that a --preset file can sit
-# between them and the command line: command line > preset > default.
-OPTIONS = [
-    ("out", str, None, "output directory (default: train/ beside the shards directory)"),
-    ("steps", int, 200, "optimizer steps"),
-    ("batch_size", int, 16, "sequences per micro-batch per rank"),
-    ("grad_accum", int, 1, "micro-batches per optimizer step"),
-    ("global_batch_tokens", int, None, "tokens per optimizer step over all ranks; sets --grad-accum"),
-    ("seq_len", int, None, "expected sequence length; an error if the shards were packed with another"),
-    ("lr", float, 1e-3, "peak learning rate (AdamW)"),
-    ("min_lr_ratio", float, 0.1, "cosine decay ends at lr * this"),
-    ("warmup_steps", int, 20, "linear warm-up steps"),
-    ("weight_decay", float, 0.1, "AdamW weight decay on matrices (not on norms and biases)"),
-    ("grad_clip", float, 1.0, "clip the gradient norm to this (0: off)"),
-    ("n_layer", int, 4, "transformer blocks"),
-    ("n_head", int, 4, "attention heads"),
-    ("n_embd", int, 256, "model width"),
-    ("dropout", float, 0.0, "dropout probability"),
-    ("log_every", int, 10, "steps between loss.csv rows"),
-    ("eval_every", int, 50, "steps between validation losses"),
-    ("eval_batches", int, 10, "validation batches per evaluation"),
-    ("device", str, "auto", "auto, cpu or cuda"),
-    ("num_workers", int, 0, "DataLoader workers per rank"),
-    ("seed", int, 1234, "model init and data order"),
-    ("compile", bool, None, "torch.compile the model (default: on with CUDA, off on CPU)"),
-    ("checkpoint_every", int, 0, "steps between checkpoints (0: none)"),
-    ("keep_checkpoints", int, 2, "checkpoints kept on disk, newest first"),
-    ("resume", bool, False, "continue from the latest checkpoint in OUT/checkpoints (fresh start if none)"),
-    ("stop_at", int, None, "checkpoint and stop once this many steps are done (a job with a time limit)"),
-    ("peak_tflops", float, None, "peak bf16 TFLOPs per GPU for MFU (default: from the GPU name)"),
-]
-DEFAULTS = {name: default for name, _, default, _ in OPTIONS}
-TYPES = {name: type_ for name, type_, _, _ in OPTIONS}
 
 # Dense bf16 tensor-core peaks from NVIDIA's data sheets (SXM parts unless named), first match on the device
 # name wins, so longer names come before their prefixes (GH200 before H200, A100 before A10, L40S before L4).
 PEAK_BF16_TFLOPS = (("GH200", 989.0), ("H200", 989.0), ("H100 PCIe", 756.0), ("H100", 989.0), ("B200", 2250.0),
                     ("A100", 312.0), ("A10", 125.0), ("L40S", 362.0), ("L40", 181.0), ("L4", 121.0))
-CHECKPOINT = re.compile(r"^step-(\d{8})\.pt$")
 
 
 def add_arguments(parser) -> None:
@@ -101,46 +65,6 @@ def add_arguments(parser) -> None:
             parser.add_argument(flag, choices=["auto", "cpu", "cuda"], default=None, help=shown)
         else:
             parser.add_argument(flag, type=type_, default=None, help=shown)
-
-
-def load_preset(path: str | os.PathLike) -> dict:
-    """A preset's options, checked: an unknown key or a wrong type is an error naming the file and the key."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"--preset: no such file: {path}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a preset is a mapping of option: value")
-    preset = {}
-    for key, value in data.items():
-        name = str(key).replace("-", "_")
-        if name not in TYPES:
-            raise ConfigError(f"{path}: {key}: unknown option; known: {', '.join(TYPES)}")
-        want = TYPES[name]
-        ok = value is None or (isinstance(value, bool) if want is bool else
-                               isinstance(value, (int, float)) and not isinstance(value, bool) if want is float else
-                               isinstance(value, want) and not isinstance(value, bool))
-        if not ok:
-            raise ConfigError(f"{path}: {key}: expected {want.__name__}, got {value!r}")
-        preset[name] = float(value) if want is float and value is not None else value
-    return preset
-
-
-def resolve(args) -> dict:
-    """Command line > preset > default, per option. A batch size given at one level wins over the other's."""
-    preset = load_preset(args.preset) if getattr(args, "preset", None) else {}
-    given = {n: getattr(args, n) for n in DEFAULTS if getattr(args, n, None) is not None}
-    if "grad_accum" in given or "global_batch_tokens" in given:
-        preset.pop("grad_accum", None)
-        preset.pop("global_batch_tokens", None)
-    opts = {**DEFAULTS, **preset, **given}
-    if opts["global_batch_tokens"] is not None and ("grad_accum" in given or "grad_accum" in preset):
-        raise ConfigError("--grad-accum and --global-batch-tokens both given; set one")
-    for name in ("steps", "batch_size", "grad_accum", "log_every", "eval_every", "eval_batches", "keep_checkpoints"):
-        if opts[name] < 1:
-            raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {opts[name]}")
-    opts["shards"] = args.shards
-    return opts
 
 
 def lr_at(step: int, peak: float, warmup: int, total: int, min_ratio: float) -> float:
@@ -164,11 +88,6 @@ def write_loss_csv(path: Path, rows: list[dict]) -> None:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
 
 
-def latest_checkpoint(directory: Path) -> Path | None:
-    found = sorted(p for p in directory.glob("step-*.pt") if CHECKPOINT.match(p.name)) if directory.is_dir() else []
-    return found[-1] if found else None
-
-
 def main(args) -> int:
     try:
         import torch  # noqa: F401
@@ -189,7 +108,6 @@ def main(args) -> int:
     return 0
 
 
-
 def train(opts: dict, shards: Path, manifest: dict, out: Path) -> dict | None:
     """Set up the device (and the process group under torchrun), run the loop, tear the group down."""
     import torch
@@ -208,24 +126,6 @@ def train(opts: dict, shards: Path, manifest: dict, out: Path) -> dict | None:
     finally:
         if world > 1:
             torch.distributed.destroy_process_group()
-
-
-def _rng_state(torch, np) -> dict:
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
-    state = {"torch": torch.get_rng_state(), "python": random.getstate(),
-             "numpy": [kind, keys.tolist(), pos, has_gauss, cached]}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state()
-    return state
-
-
-def _set_rng_state(state: dict, torch, np) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-    kind, keys, pos, has_gauss, cached = state["numpy"]
-    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
-    if "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"])
 
 
 def _train(opts: dict, shards: Path, manifest: dict, out: Path, device: str, rank: int, world: int) -> dict | None:
@@ -336,7 +236,7 @@ def _train(opts: dict, shards: Path, manifest: dict, out: Path, device: str, ran
         rows_log, interval_steps = ck["log"], ck["interval_steps"]
         tokens_seen, elapsed0, start_step = ck["tokens_seen"], ck["elapsed_s"], ck["step"]
         interval = ck["ranks"][rank]["interval"].to(device)
-        _set_rng_state(ck["ranks"][rank]["rng"], torch, np)
+        set_rng_state(ck["ranks"][rank]["rng"], torch, np)
 
     if master:
         out.mkdir(parents=True, exist_ok=True)
@@ -396,13 +296,13 @@ def _train(opts: dict, shards: Path, manifest: dict, out: Path, device: str, ran
         done = step + 1
         if (opts["checkpoint_every"] and done % opts["checkpoint_every"] == 0) or (done == stop < steps):
             # Per rank: its RNG states and its share of the loss logged next (each rank averages its own).
-            ranks, mine = [None] * world, {"rng": _rng_state(torch, np), "interval": interval.cpu()}
+            ranks, mine = [None] * world, {"rng": rng_state(torch, np), "interval": interval.cpu()}
             if ddp:
                 torch.distributed.all_gather_object(ranks, mine)
             else:
                 ranks = [mine]
             if master:
-                _save_checkpoint(torch, ckpt_dir, opts["keep_checkpoints"], {
+                save_checkpoint(torch, ckpt_dir, opts["keep_checkpoints"], {
                     "step": done, "model": raw.state_dict(), "optimizer": opt.state_dict(),
                     "schedule": schedule.state_dict(), "loader": dict(position), "ranks": ranks, "log": rows_log,
                     "interval_steps": interval_steps, "tokens_seen": tokens_seen,
@@ -429,12 +329,3 @@ def _train(opts: dict, shards: Path, manifest: dict, out: Path, device: str, ran
         "final_train_loss": rows_log[-1]["train_loss"], "final_val_loss": final_val, "shards": str(shards),
         "seed": opts["seed"], "resumed_from": str(resumed) if resumed else None,
     }
-
-
-def _save_checkpoint(torch, directory: Path, keep: int, state: dict) -> None:
-    """Atomic write of step-NNNNNNNN.pt, then the oldest beyond `keep` removed (never the one just written)."""
-    with atomic_path(directory / f"step-{state['step']:08d}.pt") as tmp:
-        torch.save(state, tmp)
-    found = sorted(p for p in directory.glob("step-*.pt") if CHECKPOINT.match(p.name))
-    for old in found[:-keep]:
-        old.unlink()
