@@ -9,10 +9,14 @@ Steps are named in config by a versioned registry name (`language_id_v1`); their
 the config keys, validated against the `__init__` signature (unknown key or wrong type: one line naming it).
 Steps never import ray, and load heavy models lazily (see `core.models.cached`).
 
-A step that drops documents by thresholds on its score columns declares them (`decisions`, see `Decision`), so
-that the report and `pipeline audit` know which argument decides on which column, in which direction, with
-which drop reason, and can measure what each rule costs at other values
-(`pipeline.report.thresholds.step_decisions` gives them with the values as run).
+What a step tells the report and `pipeline audit` is declared on its class, never read from argument names:
+- `columns`: the metadata keys it writes that become Parquet columns (its score columns), with their type;
+- `decisions`: which argument is a threshold on which column, in which direction, with which drop reason
+  (see `Decision`), so the report draws the threshold and shows the kept documents just inside it, and the
+  audit measures what the rule costs at other values (`pipeline.report.thresholds.step_decisions` gives
+  them with the values as run);
+- `distributions` (optional): columns worth a histogram even where no threshold decides on them, with a
+  title and scale (see `Distribution`). A column a decision of the run decides on gets one anyway.
 """
 
 from __future__ import annotations
@@ -72,9 +76,34 @@ class Decision:
             raise ValueError(f"Decision({self.param!r}): direction must be 'min' or 'max', not {self.direction!r}")
 
 
+@dataclass(frozen=True)
+class Distribution:
+    """Score column `column` of a step is worth a histogram of kept and dropped documents in the report, whether
+    or not a threshold decides on it (perplexity_v1's perplexity decides nothing by default). `title` heads the
+    plot (default: the column and the step's name); `log_x` draws it on a log scale (None: log when the
+    values span more than 100x); `cutoffs_param` names the step's argument holding named values drawn as
+    dashed lines, a YAML file or a mapping (perplexity_v1's bucket cutoffs).
+
+    Declared on the step class, for columns it writes (its `columns`):
+        distributions: ClassVar[tuple[Distribution, ...]] = (
+            Distribution("perplexity", "Perplexity", log_x=True, cutoffs_param="cutoffs"),
+        )
+    """
+
+    column: str
+    title: str | None = None
+    log_x: bool | None = None
+    cutoffs_param: str | None = None
+
+
 def declared_decisions(cls: type | None) -> tuple[Decision, ...]:
     """The decisions a step class declares (() for none, or for a step the registry does not know)."""
     return tuple(getattr(cls, "decisions", ()) or ()) if cls is not None else ()
+
+
+def declared_distributions(cls: type | None) -> tuple[Distribution, ...]:
+    """The distributions a step class declares (() for none, or for a step the registry does not know)."""
+    return tuple(getattr(cls, "distributions", ()) or ()) if cls is not None else ()
 
 
 def register_step(name: str) -> Callable[[type], type]:
@@ -92,8 +121,9 @@ def register_step(name: str) -> Callable[[type], type]:
 
 
 def _check_decisions(name: str, cls: type) -> None:
-    """A declared decision names arguments of the step: a typo would otherwise make the audit silently
-    measure nothing. (Its column is checked once every step module is loaded: see `registry`.)"""
+    """A declared decision names arguments of the step, and a declared distribution one of the step's columns:
+    a typo would otherwise make the report and the audit silently show nothing. (A decision's column is checked
+    once every step module is loaded: see `registry`.)"""
     params = inspect.signature(cls.__init__).parameters
     for d in declared_decisions(cls):
         if not isinstance(d, Decision):
@@ -101,6 +131,15 @@ def _check_decisions(name: str, cls: type) -> None:
         for param in (d.param, *(key for key, _ in d.requires)):
             if param not in params:
                 raise RuntimeError(f"step {name}: decision on {d.param!r} names {param!r}, not an argument of {cls.__name__}")
+    own = getattr(cls, "columns", {}) or {}
+    for dist in declared_distributions(cls):
+        if not isinstance(dist, Distribution):
+            raise RuntimeError(f"step {name}: distributions holds {dist!r}, not a Distribution")
+        if dist.column not in own:
+            raise RuntimeError(f"step {name}: distribution of {dist.column!r}, not one of its columns ({', '.join(own)})")
+        if dist.cutoffs_param is not None and dist.cutoffs_param not in params:
+            raise RuntimeError(f"step {name}: distribution of {dist.column!r} names {dist.cutoffs_param!r}, "
+                               f"not an argument of {cls.__name__}")
 
 
 def _check_decision_columns(reg: dict[str, type]) -> None:
