@@ -17,7 +17,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from core.models import cached, load_fasttext, resolve_model_path
-from core.steps import Decision, register_step
+from core.steps import Decision, Distribution, register_step
 
 
 @register_step("language_id_v1")
@@ -28,6 +28,7 @@ class LanguageID(BaseFilter):
     decisions: ClassVar[tuple[Decision, ...]] = (
         Decision("min_score", "language_score", "min", "language_low_score"),
     )
+    distributions: ClassVar[tuple[Distribution, ...]] = (Distribution("language_score", "Language score"),)
 
     def __init__(
         self,

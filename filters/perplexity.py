@@ -33,7 +33,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from core.errors import ConfigError
 from filters.lm_score import LMScorer, load_scorer
 from core.models import resolve_model_path
-from core.steps import register_step
+from core.steps import Distribution, register_step
 
 BUCKETS = ("head", "middle", "tail")
 
@@ -42,6 +42,10 @@ BUCKETS = ("head", "middle", "tail")
 class PerplexityFilter(BaseFilter):
     name = "📉 KenLM perplexity"
     columns: ClassVar[dict[str, type]] = {"perplexity": float, "perplexity_bucket": str}
+    # No decision on the number itself (buckets decide), so the histogram is declared, with the bucket cutoffs.
+    distributions: ClassVar[tuple[Distribution, ...]] = (
+        Distribution("perplexity", "Perplexity", log_x=True, cutoffs_param="cutoffs"),
+    )
 
     def __init__(
         self,

@@ -30,7 +30,7 @@ from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 
 from filters.ko_patterns import sentence_ends
-from core.steps import Annotator, Decision, register_step
+from core.steps import Annotator, Decision, Distribution, register_step
 from core.text import hangul_ratio, lines, words
 
 SENTENCE_ENDINGS_PATH = "configs/ko_sentence_endings.txt"
@@ -56,6 +56,9 @@ SIGNAL_COLUMNS: dict[str, type] = {
     "emoticon_ratio": float,
     "eojeol_count": int,
 }
+# The report plots the Hangul share whichever of the two steps wrote it (its length plots cover eojeol_count);
+# the other signals get a histogram where a threshold of the run decides on them.
+SIGNAL_DISTRIBUTIONS = (Distribution("hangul_ratio", "Hangul share"),)
 
 
 def compute_signals(doc: Document, sentence_endings_path: str = SENTENCE_ENDINGS_PATH) -> dict[str, float | int]:
@@ -86,6 +89,7 @@ class KoSignals(Annotator):
 
     name = "🇰🇷 Korean signals"
     columns: ClassVar[dict[str, type]] = SIGNAL_COLUMNS
+    distributions: ClassVar[tuple[Distribution, ...]] = SIGNAL_DISTRIBUTIONS
 
     def __init__(self, sentence_endings_path: str = SENTENCE_ENDINGS_PATH):
         super().__init__()
@@ -102,6 +106,7 @@ class KoQualityFilter(BaseFilter):
 
     name = "🇰🇷 Korean quality"
     columns: ClassVar[dict[str, type]] = SIGNAL_COLUMNS  # written too when ko_signals_v1 did not run
+    distributions: ClassVar[tuple[Distribution, ...]] = SIGNAL_DISTRIBUTIONS
     decisions: ClassVar[tuple[Decision, ...]] = (
         Decision("min_hangul_ratio", "hangul_ratio", "min", "ko_low_hangul_ratio"),
         Decision("max_jamo_run_ratio", "jamo_run_ratio", "max", "ko_jamo_spam"),
