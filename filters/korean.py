@@ -22,7 +22,7 @@ from datatrove.pipeline.filters.base_filter import BaseFilter
 from filters.spam_lexicon import Lexicon, load_lexicon, matching_copy
 from core.errors import ConfigError
 from core.models import cached, resolve_model_path
-from core.steps import register_step
+from core.steps import Decision, register_step
 from core.text import lines as doc_lines
 from core.text import nfc
 
@@ -154,6 +154,14 @@ class KoSpam(BaseFilter):
         "ko_spam_adult_score": float,
         "ko_spam_adult_line_share": float,
     }
+    # Each lexicon fires on its eojeol share or its line share; both also need `min_matches`, which is not a
+    # column, so the audit's sweep of these thresholds ignores it.
+    decisions: ClassVar[tuple[Decision, ...]] = (
+        Decision("max_gambling_score", "ko_spam_gambling_score", "max", "ko_gambling_spam"),
+        Decision("max_adult_score", "ko_spam_adult_score", "max", "ko_adult"),
+        Decision("max_line_share", "ko_spam_gambling_line_share", "max", "ko_gambling_spam"),
+        Decision("max_line_share", "ko_spam_adult_line_share", "max", "ko_adult"),
+    )
 
     def __init__(
         self,
