@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.report import audit as audit_mod
 from pipeline.cli import main as cli_main
 from pipeline.report import build_report
+from pipeline.report.rules import rule_counts
 from pipeline.report.thresholds import find_thresholds
 from core.steps import Decision, _check_decisions, register_step, registry
 
@@ -263,7 +263,7 @@ def test_a_declaration_naming_no_argument_is_refused():
 
 def test_rule_counts_sorts_rules_in_step_order(runs):
     config = json.loads((runs["full"] / "summary.json").read_text(encoding="utf-8"))["config"]
-    rows = audit_mod.rule_counts(runs["full"], config)
+    rows = rule_counts(runs["full"], config)
     order = [s["step"] for s in STEPS]
     positions = [order.index(r["step"]) for r in rows]
     assert positions == sorted(positions)

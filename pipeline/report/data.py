@@ -4,7 +4,7 @@
 Parquet files with bounded memory (only the columns it needs, the first rows of each file, at most
 `opts.sample_rows` per side), and reads the optional outputs of later stages (dedup, mix, tokenizer, tokens,
 train). For a run scored in full (`execution.score_all`) it counts, from the small `reason`/`step`/`drop_reasons`
-columns of every rejected row, what each rule would drop and what only it drops (`pipeline.report.audit.rule_counts`). A stage whose output is absent comes back as `None`; the HTML shows it as "not run".
+columns of every rejected row, what each rule would drop and what only it drops (`pipeline.report.rules.rule_counts`). A stage whose output is absent comes back as `None`; the HTML shows it as "not run".
 Histograms are computed here, so the plots and the JSON carry the same numbers. Used by `pipeline.report`.
 """
 
@@ -24,7 +24,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from core.atomic import read_json
-from pipeline.report.audit import rule_counts, score_all_of
+from pipeline.report.rules import rule_counts, score_all_of
 from pipeline.report.thresholds import find_thresholds, perplexity_cutoffs
 
 # Columns of documents/ and rejected/ that are not scores (contract in DESIGN.md).

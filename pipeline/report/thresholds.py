@@ -22,6 +22,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 # Argument stems that mean the document length the report computes itself (pipeline.report.data).
@@ -68,6 +70,16 @@ def step_arguments(spec: dict) -> tuple[dict, list[str]]:
         if p.default is not inspect.Parameter.empty
     }
     return {**defaults, **spec}, list(getattr(cls, "columns", {}) or {})
+
+
+def numeric_columns(files: list[Path]) -> list[str]:
+    """Numeric columns in the schemas of `files`: where a threshold has scores to show."""
+    names: dict[str, None] = {}
+    for path in files:
+        for f in pq.read_schema(path):
+            if pa.types.is_integer(f.type) or pa.types.is_floating(f.type):
+                names[f.name] = None
+    return list(names)
 
 
 def step_decisions(spec: dict, columns: list[str]) -> list[dict]:
