@@ -5,16 +5,20 @@ rejected/ Parquet, and, with `with_stages`, dedup/, mix/, tokenizer/, tokens/, t
 sentences and seeded random scores, so the report can be tested without the runner or ../shared.
 Figures are consistent: documents_in == kept + sum(dropped), and rejected/ holds exactly the dropped counts.
 One rejected snippet and one kept text carry `<script>alert(1)</script>` to check escaping.
+The config names real steps and `fake_length_v1`, registered here: two declared thresholds on one column.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from core.steps import Decision, register_step
 
 SCRIPT = "<script>alert(1)</script>"
 SENTENCES = [
@@ -28,11 +32,24 @@ STEPS_CONFIG = [
     {"step": "ko_quality_v1", "min_hangul_ratio": 0.5, "max_jamo_run_ratio": 0.2},
     {"step": "perplexity_v1", "cutoffs": "configs/perplexity_cutoffs.yaml"},
     {"step": "pii_mask_v1"},
-    {"step": "length_v1", "min_words": 5, "max_words": 400},  # two thresholds on one column
+    {"step": "fake_length_v1", "min_words": 5, "max_words": 400},  # two thresholds on one column
 ]
 # reason -> (step, number of rejected documents)
 DROPS = {"language_low_score": ("language_id_v1", 9), "ko_low_hangul_ratio": ("ko_quality_v1", 7),
          "ko_jamo_spam": ("ko_quality_v1", 3), "exact_duplicate": ("dedup", 4), "near_duplicate": ("dedup", 2)}
+
+
+@register_step("fake_length_v1")
+class FakeLength:
+    """A length filter only the fake run uses: a minimum and a maximum on the eojeol count (which ko_signals_v1
+    writes and the report computes from kept text)."""
+
+    columns: ClassVar[dict[str, type]] = {}
+    decisions: ClassVar[tuple[Decision, ...]] = (Decision("min_words", "eojeol_count", "min", "fake_short"),
+                                                 Decision("max_words", "eojeol_count", "max", "fake_long"))
+
+    def __init__(self, min_words: int | None = 5, max_words: int | None = 400):
+        pass
 
 
 def _text(rng: np.random.Generator, n_sentences: int) -> str:

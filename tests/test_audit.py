@@ -68,6 +68,12 @@ KO_QUALITY_DECISIONS = (
     Decision("max_emoticon_ratio", "emoticon_ratio", "max", "ko_emoticon_spam"),
     Decision("min_sentence_end_ratio", "sentence_end_ratio", "min", "ko_few_sentence_endings"),
 )
+# gopher_quality_ko_v1's length rule, declared here: its count is of eojeol holding a letter or digit, and
+# eojeol_count (ko_signals_v1) counts them all, which is the same for these documents.
+GOPHER_LENGTH_DECISIONS = (
+    Decision("min_eojeol", "eojeol_count", "min", "gopher_ko_short_doc"),
+    Decision("max_eojeol", "eojeol_count", "max", "gopher_ko_long_doc"),
+)
 
 
 def _run(tmp: Path, name: str, score_all: bool) -> Path:
@@ -100,6 +106,9 @@ def runs(tmp_path_factory):
 @pytest.fixture
 def declared(monkeypatch):
     monkeypatch.setattr(registry()["ko_quality_v1"], "decisions", KO_QUALITY_DECISIONS, raising=False)
+    gopher = registry()["gopher_quality_ko_v1"]
+    others = tuple(d for d in getattr(gopher, "decisions", ()) if d.param not in ("min_eojeol", "max_eojeol"))
+    monkeypatch.setattr(gopher, "decisions", others + GOPHER_LENGTH_DECISIONS, raising=False)
 
 
 def _audit(runs, which: str, capsys, *extra: str) -> tuple[dict, str]:
@@ -150,7 +159,7 @@ def test_threshold_sweep_from_the_score_columns(runs, capsys, declared):
     f, text = _audit(runs, "full", capsys)
     sweeps = {(t["step"], t["key"]): t for t in f["thresholds"]}
     jamo = sweeps[("ko_quality_v1", "max_jamo_run_ratio")]
-    assert jamo["declared"] and jamo["reason"] == "ko_jamo_spam" and jamo["column"] == "jamo_run_ratio"
+    assert jamo["reason"] == "ko_jamo_spam" and jamo["column"] == "jamo_run_ratio"
     rows = {r["basis"]: r for r in jamo["rows"]}
     # as run: the same figures as the rules table
     assert (rows["as run"]["threshold"], rows["as run"]["drops"], rows["as run"]["only"]) == (0.2, 2, 1)
@@ -161,10 +170,11 @@ def test_threshold_sweep_from_the_score_columns(runs, capsys, declared):
     assert min(r["drops"] for r in looser) < rows["as run"]["drops"]
     # the English page was dropped by ko_quality_v1 for its Hangul share first: never counted as jamo spam
     assert jamo["scored"] == len(DOCS) - 1
-    # an undeclared threshold found by the naming convention: gopher_quality_ko_v1.min_eojeol on eojeol_count
+    # a threshold on a column another step writes: gopher_quality_ko_v1.min_eojeol on ko_signals_v1's eojeol_count
     eojeol = sweeps[("gopher_quality_ko_v1", "min_eojeol")]
-    assert not eojeol["declared"] and eojeol["reason"] is None and eojeol["column"] == "eojeol_count"
-    assert eojeol["scored"] == len(DOCS)  # scored in full: the English page too
+    assert eojeol["reason"] == "gopher_ko_short_doc" and eojeol["column"] == "eojeol_count"
+    # scored in full, less the English page: its step drops it for its stop words first (another reason)
+    assert eojeol["scored"] == len(DOCS) - 1
     by_t = {r["threshold"]: r for r in eojeol["rows"]}
     assert by_t[25.0]["good"] == 1 and by_t[25.0]["good_by_register"] == {"news": 1}
     assert by_t[12.0]["drops"] < by_t[25.0]["drops"] and by_t[12.0]["good"] == 0  # looser: the brief is kept
@@ -236,12 +246,11 @@ class _Declared:
         pass
 
 
-def test_declared_decisions_come_first_and_the_convention_covers_the_rest():
+def test_thresholds_are_the_declared_decisions_only():
     found = find_thresholds([{"step": "test_audit_declared_v1", "min_test_score": 0.4}], ["test_score", "other"])
-    assert [(t["key"], t["column"], t["kind"], t["value"], t["reason"], t["declared"]) for t in found] == [
-        ("min_test_score", "test_score", "min", 0.4, "test_low", True),
-        ("cut", "test_score", "max", 0.9, "test_high", True),
-        ("max_other", "other", "max", 2.0, None, False)]
+    assert [(t["key"], t["column"], t["kind"], t["value"], t["reason"]) for t in found] == [
+        ("min_test_score", "test_score", "min", 0.4, "test_low"),
+        ("cut", "test_score", "max", 0.9, "test_high")]  # max_other is named like a threshold, but not declared
     # a decision turned off (None) or whose `requires` does not hold decides nothing
     found = find_thresholds([{"step": "test_audit_declared_v1", "min_test_score": None, "mode": "sample"}],
                             ["test_score"])

@@ -5,13 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from typing import ClassVar
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from core.errors import ConfigError
+from core.steps import Decision, Distribution, register_step
 from pipeline.report import Config, add_arguments, build_report, main, run
-from pipeline.report.data import collect, cut, histogram
-from pipeline.report.thresholds import find_thresholds, perplexity_cutoffs
+from pipeline.report.data import collect, cut
+from pipeline.report.distributions import histogram, plan
+from pipeline.report.html import render
+from pipeline.report.thresholds import find_thresholds, read_cutoffs
 from report_fakerun import DROPS, SCRIPT, make_fake_run
 
 import numpy as np
@@ -89,7 +95,7 @@ def test_thresholds_and_cutoffs_drawn(built):
     near = {t["column"]: t["examples"] for t in figures["near_threshold"]}
     assert near["language_score"][0]["id"] == "kept-5" and near["language_score"][0]["score"] == 0.651
     assert all(e["score"] <= 0.2 for e in near["jamo_run_ratio"])
-    words = {t["key"]: [e["score"] for e in t["examples"]] for t in figures["near_threshold"] if t["step"] == "length_v1"}
+    words = {t["key"]: [e["score"] for e in t["examples"]] for t in figures["near_threshold"] if t["step"] == "fake_length_v1"}
     assert words["min_words"] == sorted(words["min_words"]) and words["max_words"] == sorted(words["max_words"])[::-1]
     assert 5 <= words["min_words"][0] < words["max_words"][0] <= 400
     assert words["min_words"][0] == min(dists["eojeol_count"]["kept_quantiles"]["p10"], words["min_words"][0])
@@ -136,16 +142,14 @@ def test_cli(tmp_path, capsys):
     assert "No example in rejected/." in (run_dir / "report.html").read_text(encoding="utf-8")
 
 
-def test_find_thresholds():
-    # step names not in the registry: only what the config entry says counts
+def test_find_thresholds_reads_declarations_not_names():
+    # step names not in the registry declare nothing: an argument named like a threshold is not one
     steps = [{"step": "lang_guess_v1", "min_score": 0.65, "max_chars": 4000},
-             {"step": "my_quality_v1", "min_hangul_ratio": 0.5, "max_unknown_thing": 3, "min_words": 5,
-              "flag": True},
-             {"step": "gopher_v1", "min_score": True}]
-    found = find_thresholds(steps, ["lang_score", "hangul_ratio", "eojeol_count"])
-    assert [(t["step"], t["key"], t["column"], t["kind"]) for t in found] == [
-        ("lang_guess_v1", "min_score", "lang_score", "min"), ("my_quality_v1", "min_hangul_ratio", "hangul_ratio", "min"),
-        ("my_quality_v1", "min_words", "eojeol_count", "min")]
+             {"step": "my_quality_v1", "min_hangul_ratio": 0.5, "min_words": 5}]
+    assert find_thresholds(steps, ["lang_score", "hangul_ratio", "eojeol_count"]) == []
+    # nor is an undeclared argument of a registered step (language_id_v1.max_chars truncates the input)
+    found = find_thresholds([{"step": "language_id_v1", "max_chars": 4000}], ["language_score", "text_chars"])
+    assert [t["key"] for t in found] == ["min_score"]
 
 
 def test_thresholds_default_from_registered_step():
@@ -157,16 +161,20 @@ def test_thresholds_default_from_registered_step():
     assert found[0]["value"] == 0.8
 
 
-def test_perplexity_cutoffs_read_defensively(tmp_path, monkeypatch):
+def test_cutoffs_read_defensively(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    steps = [{"step": "perplexity_v1", "cutoffs": "cut.yaml"}]
     (tmp_path / "cut.yaml").write_text("ko:\n  p60: 800\n  p30: 300\nnote: text\n", encoding="utf-8")
-    assert perplexity_cutoffs(steps, None, tmp_path) == [{"name": "ko.p30", "value": 300.0},
-                                                          {"name": "ko.p60", "value": 800.0}]
+    assert read_cutoffs("cut.yaml", None, tmp_path) == [{"name": "ko.p30", "value": 300.0},
+                                                        {"name": "ko.p60", "value": 800.0}]
+    assert read_cutoffs({"head": 250, "tail": 900}, None, tmp_path)[1] == {"name": "tail", "value": 900.0}
     (tmp_path / "cut.yaml").write_text("head: [unclosed\n", encoding="utf-8")
-    assert perplexity_cutoffs(steps, None, tmp_path) == []
-    assert perplexity_cutoffs([{"step": "perplexity_v1", "cutoffs": "missing.yaml"}], None, tmp_path) == []
-    assert perplexity_cutoffs([{"step": "perplexity_v1"}], None, tmp_path) == []
+    assert read_cutoffs("cut.yaml", None, tmp_path) == []
+    assert read_cutoffs("missing.yaml", None, tmp_path) == [] and read_cutoffs(None, None, tmp_path) == []
+    # perplexity_v1 declares which argument holds its cutoffs; the class default counts when the config omits it
+    (tmp_path / "cut.yaml").write_text("head: 250\ntail: 900\n", encoding="utf-8")
+    (perplexity,) = [p for p in plan([{"step": "perplexity_v1", "cutoffs": "cut.yaml"}], [], None, tmp_path)
+                     if p.column == "perplexity"]
+    assert (perplexity.title, perplexity.log_x, [c["value"] for c in perplexity.cutoffs]) == ("Perplexity", True, [250, 900])
 
 
 def test_cut_and_histogram():
@@ -176,3 +184,45 @@ def test_cut_and_histogram():
     wide = histogram(np.array([10.0, 5000.0]), np.array([]), [100.0])
     assert wide["log_x"] and sum(wide["kept"]) == 2
     assert histogram(np.array([]), np.array([]), [])["bins"] == []
+
+
+@register_step("test_report_novelty_v1")
+class _Novelty:
+    """A step the report has never heard of: one score column with a threshold, one with only a histogram."""
+
+    columns: ClassVar[dict[str, type]] = {"novelty": float, "novelty_rank": int}
+    decisions: ClassVar[tuple[Decision, ...]] = (Decision("max_novelty", "novelty", "max", "too_novel"),)
+    distributions: ClassVar[tuple[Distribution, ...]] = (Distribution("novelty_rank", "Novelty rank"),)
+
+    def __init__(self, max_novelty: float | None = 0.8, max_rank: int = 99):
+        pass
+
+
+def test_a_new_step_declares_its_way_into_the_report(tmp_path):
+    run_dir = make_fake_run(tmp_path, with_stages=False)
+    rng = np.random.default_rng(3)
+    for path in [*run_dir.glob("documents/*.parquet"), *run_dir.glob("rejected/*.parquet")]:
+        table = pq.read_table(path)
+        low, high = (0.0, 0.8) if path.parent.name == "documents" else (0.86, 1.0)  # dropped: beyond max_novelty
+        table = table.append_column("novelty", pa.array(np.round(rng.uniform(low, high, table.num_rows), 3)))
+        table = table.append_column("novelty_rank", pa.array(rng.integers(1, 50, table.num_rows)))
+        pq.write_table(table, path)
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    summary["config"]["steps"].append({"step": "test_report_novelty_v1", "max_novelty": 0.85})
+    (run_dir / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+
+    figures = collect(run_dir, Config())
+    dists = {d["column"]: d for d in figures["distributions"]}
+    novelty = dists["novelty"]
+    assert novelty["title"] == "novelty (test_report_novelty_v1)"
+    assert [(t["step"], t["key"], t["value"], t["kind"], t["reason"]) for t in novelty["thresholds"]] == [
+        ("test_report_novelty_v1", "max_novelty", 0.85, "max", "too_novel")]
+    assert novelty["kept_n"] == 60 and novelty["dropped_n"] == sum(c for _, c in DROPS.values())
+    (near,) = [t for t in figures["near_threshold"] if t["column"] == "novelty"]
+    assert near["examples"] and all(e["score"] <= 0.85 for e in near["examples"])
+    rank = dists["novelty_rank"]
+    assert rank["title"] == "Novelty rank" and rank["thresholds"] == [] and rank["kept_n"] == 60
+    assert not any(t["key"] == "max_rank" for t in figures["near_threshold"])  # not declared: not a threshold
+    page = render(figures)
+    assert 'alt="novelty (test_report_novelty_v1)"' in page and 'alt="Novelty rank"' in page
+    assert "test_report_novelty_v1.max_novelty=0.85" in page

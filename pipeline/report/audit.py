@@ -11,9 +11,9 @@ as "unlabeled". The audit prints:
    costs); good (label keep) and junk (label drop) among them, and the good ones per register
    (`pipeline.report.rules`);
 2. registers: documents per (label, register), the kept share of good ones, the dropped share of junk;
-3. thresholds: for every threshold of a step on a score column (declared decisions, `core.steps.Decision`;
-   else the naming convention of `pipeline.report.thresholds`), the same figures at other values: a few steps
-   around the value as run and the quantiles of the column among good documents (`pipeline.report.sweep`).
+3. thresholds: for every threshold a step of the run declares (`core.steps.Decision`), the same figures at
+   other values: a few steps around the value as run and the quantiles of the column among good documents
+   (`pipeline.report.sweep`).
 
 With `execution.score_all: true` (in summary.json's config) every rule ran on every document: rejected rows
 carry `drop_reasons`, every rule that would drop them, and every document that reached a step has its score.
@@ -140,8 +140,7 @@ def format_text(f: dict) -> str:
                     "(a document counts where its score is beyond the value, unless its step dropped it for another reason)"]
     for t in f["thresholds"]:
         sign = "<" if t["kind"] == "min" else ">"
-        what = t["reason"] or f"some reason of {t['step']} (not declared)"
-        out += ["", f"{t['step']}.{t['key']}: drops {t['column']} {sign} t as {what}; as run t = {_num(t['value'])}; "
+        out += ["", f"{t['step']}.{t['key']}: drops {t['column']} {sign} t as {t['reason']}; as run t = {_num(t['value'])}; "
                     f"scored: {t['scored']} ({t['scored_good']} good, {t['scored_junk']} junk)"]
         rows = [[_num(r["threshold"]), r["basis"], r["drops"], r["only"], r["good"], r["good_only"], r["junk"],
                  r["junk_only"], r[UNLABELED], _by_register(r["good_by_register"], sizes)] for r in t["rows"]]

@@ -3,9 +3,13 @@
 `collect(run_dir, opts) -> dict` reads `summary.json` (required), samples `documents/` and `rejected/`
 Parquet files with bounded memory (only the columns it needs, the first rows of each file, at most
 `opts.sample_rows` per side), and reads the optional outputs of later stages (dedup, mix, tokenizer, tokens,
-train). For a run scored in full (`execution.score_all`) it counts, from the small `reason`/`step`/`drop_reasons`
-columns of every rejected row, what each rule would drop and what only it drops (`pipeline.report.rules.rule_counts`). A stage whose output is absent comes back as `None`; the HTML shows it as "not run".
-Histograms are computed here, so the plots and the JSON carry the same numbers. Used by `pipeline.report`.
+train). Which thresholds it draws and shows the kept documents just inside, and which score columns it samples
+for a histogram, come from what the run's steps declare (`pipeline.report.thresholds`,
+`pipeline.report.distributions`), never from column or argument names. For a run scored in full
+(`execution.score_all`) it counts, from the small `reason`/`step`/`drop_reasons` columns of every rejected
+row, what each rule would drop and what only it drops (`pipeline.report.rules.rule_counts`). A stage whose
+output is absent comes back as `None`; the HTML shows it as "not run". Histograms are computed here, so the
+plots and the JSON carry the same numbers. Used by `pipeline.report`.
 """
 
 from __future__ import annotations
@@ -24,15 +28,10 @@ import pyarrow.parquet as pq
 import yaml
 
 from core.atomic import read_json
-from pipeline.report.rules import rule_counts, score_all_of
-from pipeline.report.thresholds import find_thresholds, perplexity_cutoffs
-
-# Columns of documents/ and rejected/ that are not scores (contract in DESIGN.md).
-NON_SCORE_COLUMNS = {"id", "text", "url", "source", "source_shard", "reason", "step", "snippet", "duplicate_of",
-                     "cluster_size"}  # dedup's count of copies: the Dedup section shows clusters
-# Lengths computed by the report itself from `text` (kept) or the `text_chars` column (dropped).
-CHARS, EOJEOL = "text_chars", "eojeol_count"
-HIST_BINS = 40
+from pipeline.report import distributions
+from pipeline.report.distributions import CHARS, EOJEOL
+from pipeline.report.rules import rule_counts, run_files, score_all_of
+from pipeline.report.thresholds import find_thresholds, numeric_columns
 
 
 def cut(text: str | None, limit: int) -> str:
@@ -41,10 +40,6 @@ def cut(text: str | None, limit: int) -> str:
         return ""
     text = text.strip()
     return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
-
-
-def _parquet_files(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
 
 
 def _sample_batches(files: list[Path], columns: list[str], max_rows: int):
@@ -60,17 +55,6 @@ def _sample_batches(files: list[Path], columns: list[str], max_rows: int):
             taken += take
             if taken >= per_file:
                 break
-
-
-def _score_columns(files: list[Path]) -> list[str]:
-    """Numeric (and boolean) columns of the files' schemas that hold scores."""
-    names: dict[str, None] = {}
-    for path in files:
-        for field in pq.read_schema(path):
-            numeric = pa.types.is_integer(field.type) or pa.types.is_floating(field.type)
-            if numeric and field.name not in NON_SCORE_COLUMNS:
-                names[field.name] = None
-    return list(names)
 
 
 def _as_float(column: pa.ChunkedArray | pa.Array, drop_missing: bool = True) -> np.ndarray:
@@ -172,48 +156,6 @@ def _drop_examples(files: list[Path], reasons: set[str], opts) -> tuple[dict[str
     return examples, step_of
 
 
-def histogram(kept: np.ndarray, dropped: np.ndarray, marks: list[float], log_x: bool | None = None) -> dict:
-    """Shared bins for kept and dropped values (linear in [0, 1] for shares, log for wide positive ranges)."""
-    both = np.concatenate([kept, dropped])
-    if both.size == 0:
-        return {"bins": [], "kept": [], "dropped": [], "log_x": False}
-    lo, hi = float(both.min()), float(both.max())
-    finite_marks = [m for m in marks if math.isfinite(m)]
-    if log_x is None:
-        log_x = lo > 0 and hi / lo > 100
-    if log_x:
-        lo = max(min([lo, *[m for m in finite_marks if m > 0]]), 1e-9)
-        hi = max([hi, *finite_marks])
-        bins = np.logspace(math.log10(lo), math.log10(hi) + 1e-9, HIST_BINS + 1)
-    elif lo >= 0 and hi <= 1:
-        bins = np.linspace(0.0, 1.0, HIST_BINS + 1)
-    else:
-        lo, hi = min([lo, *finite_marks]), max([hi, *finite_marks])
-        bins = np.linspace(lo, hi if hi > lo else lo + 1, HIST_BINS + 1)
-    return {
-        "bins": [round(float(b), 6) for b in bins],
-        "kept": np.histogram(kept, bins)[0].tolist(),
-        "dropped": np.histogram(dropped, bins)[0].tolist(),
-        "log_x": bool(log_x),
-    }
-
-
-def _quantiles(values: np.ndarray) -> dict | None:
-    if values.size == 0:
-        return None
-    return {f"p{q}": round(float(np.percentile(values, q)), 6) for q in (10, 50, 90)}
-
-
-def _distribution(title, column, kept, dropped, thresholds, cutoffs=(), log_x=None) -> dict:
-    k, d = kept.get(column, np.empty(0)), dropped.get(column, np.empty(0))
-    marks = [t["value"] for t in thresholds] + [c["value"] for c in cutoffs]
-    return {
-        "title": title, "column": column, "kept_n": int(k.size), "dropped_n": int(d.size),
-        "kept_quantiles": _quantiles(k), "dropped_quantiles": _quantiles(d),
-        "thresholds": thresholds, "cutoffs": list(cutoffs), **histogram(k, d, marks, log_x),
-    }
-
-
 def _optional_json(path: Path) -> Any:
     return read_json(path) if path.is_file() else None
 
@@ -280,9 +222,11 @@ def collect(run_dir: Path, opts) -> dict:
     """All figures of the report for `run_dir` (see module docstring); `opts` is a `pipeline.report.Config`."""
     summary = read_json(run_dir / "summary.json")
     config = summary.get("config") or {}
-    kept_files, dropped_files = _parquet_files(run_dir / "documents"), _parquet_files(run_dir / "rejected")
-    score_cols = [c for c in _score_columns(kept_files + dropped_files) if c != CHARS]
-    thresholds = find_thresholds(config.get("steps") or [], [*score_cols, CHARS, EOJEOL])
+    specs = config.get("steps") or []
+    kept_files, dropped_files = run_files(run_dir, "documents"), run_files(run_dir, "rejected")
+    thresholds = find_thresholds(specs, [*numeric_columns(kept_files + dropped_files), CHARS, EOJEOL])
+    planned = distributions.plan(specs, thresholds, summary.get("config_path"), run_dir)
+    score_cols = [p.column for p in planned if p.column != CHARS]  # kept: from the text; dropped: always read
     kept, near = _sample_kept(kept_files, score_cols, thresholds, opts)
     dropped = _sample_dropped(dropped_files, score_cols, opts)
 
@@ -299,24 +243,6 @@ def collect(run_dir: Path, opts) -> dict:
         }
         for reason, count in sorted(dropped_counts.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
-
-    by_column = defaultdict(list)
-    for t in thresholds:
-        by_column[t["column"]].append(t)
-    cutoffs = perplexity_cutoffs(config.get("steps") or [], summary.get("config_path"), run_dir)
-    fixed = [("Language score", "language_score", None), ("Hangul share", "hangul_ratio", None),
-             ("Perplexity", "perplexity", True), ("Length (characters)", CHARS, True),
-             ("Length (eojeol)", EOJEOL, True)]
-    distributions = []
-    for title, col, log_x in fixed:
-        if kept.get(col, np.empty(0)).size or dropped.get(col, np.empty(0)).size:
-            extra = cutoffs if col == "perplexity" else ()
-            distributions.append(_distribution(title, col, kept, dropped, by_column.get(col, []), extra, log_x))
-    fixed_cols = {col for _, col, _ in fixed}
-    for col, ts in by_column.items():
-        if col not in fixed_cols:
-            title = f"{col} ({', '.join(sorted({t['step'] for t in ts}))})"
-            distributions.append(_distribution(title, col, kept, dropped, ts))
 
     steps = summary.get("steps") or {}
     pii = {}
@@ -361,7 +287,7 @@ def collect(run_dir: Path, opts) -> dict:
         # every rule that would drop each document, when the run scored every document with every step
         "rules": rule_counts(run_dir, config) if score_all_of(summary) else None,
         "near_threshold": [{**t, "examples": examples} for t, examples in zip(thresholds, near)],
-        "distributions": distributions,
+        "distributions": distributions.figures(planned, kept, dropped),
         "sample": {"kept_rows": int(kept.get(CHARS, np.empty(0)).size), "dropped_rows": int(dropped.get(CHARS, np.empty(0)).size),
                    "max_rows_per_side": opts.sample_rows, "kept_files": len(kept_files), "dropped_files": len(dropped_files)},
         "dedup": _dedup_figures(_optional_json(run_dir / "dedup" / "stats.json") or stages.get("dedup"), opts),

@@ -1,11 +1,11 @@
-"""What a threshold of a run would drop at other values: the threshold table of `pipeline audit`.
+"""What a declared threshold of a run would drop at other values: the threshold table of `pipeline audit`.
 
 For each threshold (`pipeline.report.thresholds.step_decisions`: a step's `core.steps.Decision` with its value
-as run, or an argument the naming convention finds), `sweep` tries the value as run, a few steps around it
-(`STEP_FACTORS`) and the quantiles of the column among good documents (`GOOD_QUANTILES`). At a value t a
-scored document counts as dropped when its column is beyond t, unless its step dropped it for another reason
-(the step never reached the check); `only` counts those no other rule drops. Conditions that are not a column
-(ko_spam_v1.min_matches) are not modelled, so the row "as run" can differ a little from the rules table.
+as run), `sweep` tries the value as run, a few steps around it (`STEP_FACTORS`) and the quantiles of the column
+among good documents (`GOOD_QUANTILES`). At a value t a scored document counts as dropped when its column is
+beyond t, unless its step dropped it for another reason (the step never reached the check); `only` counts
+those no other rule drops. Conditions that are not a column (ko_spam_v1.min_matches) are not modelled, so the
+row "as run" can differ a little from the rules table.
 """
 
 from __future__ import annotations
@@ -49,12 +49,9 @@ def sweep(t: dict, docs: list[Doc]) -> dict:
     for d in docs:
         if col not in d.scores:
             continue
-        if reason is not None:
-            if any(s == step and r != reason for s, r in d.rules):
-                continue  # its step dropped it for another reason first
-            alone = all(r == reason for _, r in d.rules)
-        else:  # undeclared: the step's own reasons are unknown, so only other steps' rules count
-            alone = all(s == step for s, _ in d.rules)
+        if any(s == step and r != reason for s, r in d.rules):
+            continue  # its step dropped it for another reason first
+        alone = all(r == reason for _, r in d.rules)
         pool.append((d.scores[col], d.label, alone))
     values = np.array([v for v, _, _ in pool])
     good = np.array([v for v, lab, _ in pool if label_kind(lab) == "good"])
