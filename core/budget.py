@@ -9,7 +9,9 @@ extension that never returns to Python (an HTML parser on a pathological page) i
 returns; those cases are bounded where they are known (pipeline/read/extract.py caps HTML depth). Outside the main
 thread, or where SIGALRM does not exist, the budget is not enforced (the work simply runs).
 The handler is installed once per process and raises only while a budget is armed; arming costs two
-`setitimer` calls (~2 µs).
+`setitimer` calls (~2 µs). Work that belongs to no document -- loading a model on first use in a worker,
+seconds when several workers load at once -- runs inside `paused()`, so it never counts against the document
+that happened to need the model first (core/models.py).
 """
 
 from __future__ import annotations
@@ -53,3 +55,19 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     finally:
         _armed = False  # first: an alarm that fires now no longer raises
         signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """Stop the running budget's clock for the block, then give it back what was left of it."""
+    global _armed
+    if not _armed or not _can_arm():
+        yield
+        return
+    left, _ = signal.setitimer(signal.ITIMER_REAL, 0)
+    _armed = False
+    try:
+        yield
+    finally:
+        _armed = True
+        signal.setitimer(signal.ITIMER_REAL, max(left, 1e-3))

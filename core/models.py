@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any, Callable
 
+from core.budget import paused
 from core.errors import ConfigError
 
 _CACHE: dict[tuple[str, str], Any] = {}
@@ -21,9 +22,10 @@ def cached(kind: str, path: str, loader: Callable[[str], Any]) -> Any:
         if not os.path.isfile(path):
             raise ConfigError(f"{kind} model file not found: {path}")
         try:
-            _CACHE[key] = loader(path)
+            with paused():  # the model is the worker's, not the document's: not on its time budget
+                _CACHE[key] = loader(path)
         except Exception as e:  # the loaders raise assorted C++ errors; name the file whatever they are
-            raise ConfigError(f"{kind} model file cannot be loaded: {path}: {e}") from e
+            raise ConfigError(f"{kind} model file cannot be loaded: {path}: {type(e).__name__}: {e}") from e
     return _CACHE[key]
 
 

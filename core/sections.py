@@ -34,10 +34,6 @@ class LineDedupConfig(BaseModel):
     # Hash partitions of the merge (rounded up to a power of two; the top bits of the hash choose it). Memory per merge task
     # is about (distinct lines in the corpus) / partitions x 16 bytes.
     partitions: int = Field(default=16, ge=1)
-    # Write what the pre-pass read and extracted (RUN/line_dedup/extracted/) for the shard pass to reuse instead
-    # of reading and extracting every page again: 355 -> 445-463 docs/s per core for the pass with its pre-pass
-    # (bench/speed/profile_pass.py), at the cost of the not-yet-processed shards' text on disk (pipeline/extracted.py).
-    reuse_extracted: bool = True
 
 
 # -- dedup ---------------------------------------------------------------------------------------------
@@ -147,7 +143,7 @@ class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    # Glob(s) of .parquet / .jsonl / .jsonl.gz files; "{run}" is replaced by the run directory.
+    # Glob(s) of .parquet / .jsonl / .jsonl.gz files; "{run_dir}" is replaced by the run directory.
     path: str | list[str]
     # Exactly one of: weight (relative share among the weighted sources) or budget (documents or tokens, per
     # `target`, taken first; the weighted sources share what is left of the total).
@@ -161,6 +157,14 @@ class SourceConfig(BaseModel):
     # Up-sample by duplicate-cluster size (module docstring). Without `max_repeats` given, nothing caps the
     # weights; with it, no document gets more than max_repeats copies.
     rehydrate: RehydrateConfig | None = None
+
+    @field_validator("path")
+    @classmethod
+    def _one_placeholder(cls, value):
+        for pat in [value] if isinstance(value, str) else value:
+            if "{run}" in pat:
+                raise ValueError(f"{pat!r}: write {{run_dir}} for this run's directory")
+        return value
 
     @model_validator(mode="after")
     def _weight_or_budget(self):
@@ -177,7 +181,7 @@ class SourceConfig(BaseModel):
 
 
 # In a source's path, this run's directory: "{run_dir}/documents/*.parquet" is the curated output.
-RUN_PLACEHOLDERS = ("{run_dir}", "{run}")
+RUN_PLACEHOLDERS = ("{run_dir}",)
 
 
 class MixConfig(BaseModel):

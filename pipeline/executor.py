@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 from tqdm import tqdm
 
 from core.config import ExecutionConfig
-from core.errors import RunError
+from core.errors import ConfigError, RunError
 
 
 class Executor:
@@ -82,8 +82,8 @@ class Executor:
                     try:
                         results[index[ref]] = ray.get(ref)
                     except ray.exceptions.RayTaskError as e:
-                        if isinstance(e.cause, RunError):  # the task's own one-line verdict (a failed write)
-                            raise RunError(str(e.cause)) from e
+                        if isinstance(e.cause, (RunError, ConfigError)):  # the task's own one-line verdict: the
+                            raise type(e.cause)(str(e.cause)) from e   # same exit code as on the local backend
                         raise RunError(f"{desc}: task {_label(items[index[ref]])} failed: {e}") from e
                     except ray.exceptions.RayError as e:
                         raise RunError(f"{desc}: task {_label(items[index[ref]])} failed after retries: {e}") from e

@@ -1,27 +1,24 @@
-"""Read + decode + extract + NFC of one shard as one stream of outcomes, shared by the line-dedup pre-pass and
-the shard pass, and the pre-pass's copy of those outcomes, so that the pass does not read and extract every
-page a second time.
+"""Stage `extract`: every shard read, decoded, extracted and NFC-normalized once, into a copy that line dedup
+and the per-document steps both read.
 
-    RUN/line_dedup/extracted/<shard_id>.parquet   one row per record: index, url, payload size, text or drop
-                                                  reason and the step that dropped it ("read" / "extract"), meta
-    RUN/line_dedup/extracted/<shard_id>.json      written after it: the shard's path, records, the reader's
-                                                  error (a shard that broke part-way), read and extract seconds
+    RUN/extracted/<shard_id>.parquet   one row per record: index, url, payload size, text or drop reason and
+                                       the step that dropped it ("read" / "extract"), meta
+    RUN/extracted/<shard_id>.json      written after it, the shard's marker: its path, the stage's fingerprint,
+                                       records, the reader's error (a shard that broke part-way), read and
+                                       extract seconds
 
-`outcomes(path, job, seconds)` is the one implementation of "records → extracted documents": the pre-pass
-hashes the lines of what it yields, the shard pass filters it, so both see exactly the same text. With
-`line_dedup.reuse_extracted` on (the default) the pre-pass writes every outcome to the files above, and the
-shard pass replays them (`replay`) instead of reading the shard: on 3,000 Korean WARC pages the pass with
-its pre-pass went from 355 to 445-463 documents/s per core (bench/speed/profile_pass.py). A shard the pre-pass could not open gets no copy; the pass
-reads it itself, so a shard that is readable later is retried as before. The copies live beside the
-pre-pass's counts, whose fingerprint (inputs, input and extract settings) removes them when those change;
-the pass deletes a shard's copy once the shard's completion marker is written, and the whole directory when
-the pass ends. Disk while the pass runs: the extracted text of the shards not yet done, zstd-compressed; at
-peak 143 MiB for bench/scale/scale_run.py's 100,000 text-heavy pages (219 MiB of gzipped WARC).
+`outcomes(path, job, seconds)` is the one implementation of "records → extracted documents". `run(ctx)` writes
+one copy per shard (one task each); a shard whose marker holds this stage's fingerprint is skipped. A shard
+that cannot be opened gets no copy and leaves the stage unfinished, so the next run tries it again; the steps
+stage reads such a shard itself and reports it under `shards_failed`. Records dropped here are not accounted for
+here: the steps stage replays them (`replay`) and writes them to rejected/ with their reasons, in record order.
+Replaying instead of reading and extracting again made the pass with its line-dedup pre-pass go from 355 to
+445-463 documents/s per core (bench/speed/profile_pass.py). Disk: the extracted text of the run's pages,
+zstd-compressed (143 MiB for bench/scale/scale_run.py's 100,000 text-heavy pages, 219 MiB of gzipped WARC).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from dataclasses import dataclass
@@ -34,14 +31,15 @@ import pyarrow.parquet as pq
 from core.atomic import atomic_path, read_json, write_json
 from core.budget import DocumentTimeout, time_limit
 from core.config import JobConfig
-from core.errors import ShardError
+from core.errors import RunError, ShardError
 from pipeline.read.extract import extract
+from core.redact import redact
+from pipeline.layout import EXTRACTED_DIR
 from pipeline.read.charset import decode_html
 from pipeline.read.readers import read_shard
 from pipeline.read.records import PartialShard, RawRecord
 from core.text import nfc
 
-EXTRACTED_DIR = "line_dedup/extracted"
 
 _SCHEMA = pa.schema([
     pa.field("index", pa.int64()), pa.field("url", pa.string()), pa.field("size", pa.int64()),
@@ -97,14 +95,15 @@ def outcomes(path: str, job: JobConfig, seconds: dict[str, float]) -> Iterator[O
         t = time.perf_counter()
 
 
-# -- the pre-pass's copy ---------------------------------------------------------------------------------
+# -- the copy ------------------------------------------------------------------------------------------
 
 def copy_paths(run_dir: str | Path, shard_id: str) -> tuple[Path, Path]:
     base = Path(run_dir) / EXTRACTED_DIR
     return base / f"{shard_id}.parquet", base / f"{shard_id}.json"
 
 
-def outcomes_with_copy(path: str, shard_id: str, job: JobConfig, run_dir: str | Path) -> Iterator[Outcome]:
+def outcomes_with_copy(path: str, shard_id: str, job: JobConfig, run_dir: str | Path, fingerprint: str = ""
+                       ) -> Iterator[Outcome]:
     """`outcomes`, also written to the shard's copy. The sidecar (written last, after the Parquet file is in
     place) makes the copy valid; a shard that cannot be opened, or a failed write, leaves no sidecar."""
     data, sidecar = copy_paths(run_dir, shard_id)
@@ -128,10 +127,10 @@ def outcomes_with_copy(path: str, shard_id: str, job: JobConfig, run_dir: str | 
             except PartialShard as e:
                 error = str(e)
             except ShardError:
-                raise  # not readable at all: no copy; the shard pass reads (and reports) it itself
+                raise  # not readable at all: no copy; the steps stage reads (and reports) it itself
             if rows:
                 writer.write_table(pa.Table.from_pylist(rows, schema=_SCHEMA))
-    write_json(sidecar, {"shard": path, "records": n, "error": error,
+    write_json(sidecar, {"shard": redact(path), "fingerprint": fingerprint, "records": n, "error": redact(error) if error else None,
                          "seconds": {k: round(v, 6) for k, v in seconds.items()}})
     if error:
         raise PartialShard(error, n)
@@ -145,7 +144,7 @@ def replay(path: str, shard_id: str, run_dir: str | Path, seconds: dict[str, flo
     if not sidecar.exists() or not data.exists():
         return None
     side = read_json(sidecar)
-    if side.get("shard") != path:
+    if side.get("shard") != redact(path):  # the sidecar names the shard without credentials
         return None
     seconds["read"] += side["seconds"]["read"]
     seconds["extract"] += side["seconds"]["extract"]
@@ -172,7 +171,40 @@ def replay(path: str, shard_id: str, run_dir: str | Path, seconds: dict[str, flo
     return it()
 
 
-def remove_copy(run_dir: str | Path, shard_id: str) -> None:
-    for p in copy_paths(run_dir, shard_id)[::-1]:  # sidecar first: a half-removed copy is never replayed
-        with contextlib.suppress(FileNotFoundError):
+def extract_shard(path: str, shard_id: str, job: JobConfig, run_dir: str, fingerprint: str) -> dict:
+    """The task per shard: its copy, unless one with this fingerprint exists. Returns the shard's figures."""
+    _, sidecar = copy_paths(run_dir, shard_id)
+    if sidecar.exists():
+        side = read_json(sidecar)
+        if side.get("shard") == redact(path) and side.get("fingerprint") == fingerprint:
+            return {**side, "resumed": True}
+    try:
+        for _ in outcomes_with_copy(path, shard_id, job, run_dir, fingerprint):
+            pass
+    except PartialShard:
+        pass  # the copy holds what was read and the error; the steps stage reports the shard as partial
+    except ShardError as e:
+        return {"shard": redact(path), "records": 0, "error": redact(str(e)), "unreadable": True}
+    except OSError as e:  # a failed write (disk full): the run stops
+        raise RunError(f"extract: shard {shard_id} ({path}): {type(e).__name__}: {e}") from e
+    return read_json(sidecar)
+
+
+def run(ctx) -> dict:
+    """Stage `extract` (pipeline/stages.py): every shard's copy, one task each."""
+    prune_shards(ctx.run_dir / EXTRACTED_DIR, [sid for _, sid in ctx.shards])
+    results = ctx.executor.map(extract_shard, [(p, sid, ctx.job, str(ctx.run_dir), ctx.fingerprint) for p, sid in ctx.shards],
+                               desc="extract")
+    done = [sid for (_, sid), r in zip(ctx.shards, results) if not r.get("unreadable")]
+    return {"shards": len(results), "records": sum(r["records"] for r in results),
+            "unreadable": len(results) - len(done), "_shards_done": done, "_incomplete": len(done) < len(results)}
+
+
+def prune_shards(directory: Path, shard_ids: list[str]) -> None:
+    """Delete the per-shard files in `directory` (`<shard_id>.<suffix>`; a shard id starts with 5 digits) that
+    belong to no shard of this run: an input removed from the config must not leave outputs a later stage reads."""
+    if not directory.is_dir():
+        return
+    for p in directory.iterdir():
+        if p.is_file() and p.name[:5].isdigit() and not any(p.name.startswith(i + ".") for i in shard_ids):
             p.unlink()

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.config import JobConfig, parse_config
+from pydantic import ValidationError
+
+from core.config import JobConfig, parse_config, validation_message
+from core.errors import ConfigError
 from tokenizer.stage import check_files
 
 
@@ -16,4 +19,19 @@ def load_config(path: str, overrides: dict[str, Any] | None = None) -> JobConfig
     cfg = parse_config(path, overrides)
     if cfg.tokenize is not None:
         check_files(cfg.tokenize, f"{path}: tokenize")
+    return cfg
+
+
+def validate_section(name: str, section: Any, where: str):
+    """One stage's section (`dedup`, `mix`, `tokenize`, ...) checked as `load_config` checks it: its typed model
+    (core/sections.py), then what needs the stage's own code. ConfigError naming `where.key`."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: must be a mapping")
+    model = JobConfig.model_fields[name].annotation.__args__[0]  # `SectionConfig | None`
+    try:
+        cfg = model(**section)
+    except ValidationError as e:
+        raise ConfigError(validation_message(e, where)) from None
+    if name == "tokenize":
+        check_files(cfg, where)
     return cfg

@@ -1,7 +1,7 @@
 """Barrier stage `mix`: sample several sources into one training mix by weight or budget, deterministically.
 
 Config (`mix:` section, see `Config`): each source is a glob of Parquet or JSONL(.gz) files with a text column
-(`{run}` stands for this run's directory, so `{run}/documents/*.parquet` is the curated output), and either a
+(`{run_dir}` stands for this run's directory, so `{run_dir}/documents/*.parquet` is the curated output), and either a
 `weight` (share of the mix) or a `budget` (absolute documents or tokens). Shares are counted in documents or in
 estimated tokens (`target`); tokens are *estimated* as characters / `chars_per_token` so that mixing needs no
 tokenizer (the tokenizer is trained on the mix, after it).
@@ -54,6 +54,7 @@ from core.sections import MixConfig as Config
 from core.sections import SourceConfig
 from pipeline.dedup.rehydrate import copies_wanted, rehydrate_manifest, rehydrate_plan
 from pipeline.executor import Executor
+from pipeline.layout import content_digest
 from pipeline.job import load_config
 
 MIX_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string()), ("repeat", pa.int32())])
@@ -61,12 +62,23 @@ MIX_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", p
 
 
 
+def source_digests(cfg: Config) -> list[tuple[str, str]]:
+    """(file, content digest) of every source file outside the run directory: the mix is redone when one
+    changes (pipeline/stages.py); this run's own documents are covered by the dedup stage's fingerprint."""
+    out = []
+    for src in cfg.sources:
+        for pat in [src.path] if isinstance(src.path, str) else src.path:
+            if not any(ph in pat for ph in RUN_PLACEHOLDERS):
+                out += [(f, content_digest(f)) for f in sorted(glob.glob(os.path.expanduser(pat)))]
+    return out
+
+
 def expand_source(src: SourceConfig, run_dir: Path) -> list[str]:
     """The files of a source; [] only for a run-directory path of a run that wrote no documents file."""
     patterns = [src.path] if isinstance(src.path, str) else src.path
     files: list[str] = []
     for pat in patterns:
-        pat = os.path.expanduser(pat.replace("{run_dir}", str(run_dir)).replace("{run}", str(run_dir)))
+        pat = os.path.expanduser(pat.replace("{run_dir}", str(run_dir)))
         files.extend(sorted(glob.glob(pat)) if glob.has_magic(pat) else ([pat] if os.path.exists(pat) else []))
     if not files:
         # Shards that could not be read leave no documents file, so a run whose every shard failed has an empty

@@ -2,57 +2,54 @@
 across many pages (footers, menus, copyright notices, byline templates) before the per-document pass.
 
     RUN/line_dedup/group-00000.part-003.npz   per shard group and hash partition: sorted uint64 hashes + counts
-    RUN/line_dedup/group-00000.done.json      the group's completion marker (written after its parts)
     RUN/line_dedup/frequent_lines.npy         sorted uint64 hashes of lines on >= min_repeats documents
-    RUN/line_dedup/done.json                  the pre-pass's figures; completion marker, written last
 
-`prepass(cfg, job, run_dir, executor)` runs one task per group of `group_size` shards: it reads and extracts
-every document exactly as `pipeline run` does (same reader, charset decoding, extractor, NFC), hashes each
+Stage `line_dedup` (pipeline/stages.py). `prepass(cfg, job, run_dir, executor)` runs one task per group of
+`group_size` shards: it reads the documents the extract stage wrote (RUN/extracted/, exactly what the steps
+stage reads; a shard without a copy is read and extracted the same way), hashes each
 normalized line (`line_hash`), and counts for every hash the number of *distinct documents* holding it, so a
 sentence repeated inside one article counts once. Each group writes its counts split by the hash's top bits
 into `partitions` files; one merge task per partition then sums the counts of all groups, so no process ever
 holds more than one group's, or one partition's, hashes. The step `line_dedup_v1` (filters/line_dedup.py)
-removes the lines whose hash is in `frequent_lines.npy`. Resumable: finished groups and a finished pre-pass
-(same inputs and settings) are skipped.
+removes the lines whose hash is in `frequent_lines.npy`. Resume is the stages' rule: a finished pre-pass
+with the same settings and extracted input is skipped, an unfinished one starts over.
 """
 
 from __future__ import annotations
 
-import hashlib
-import shutil
 import time
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from core.atomic import atomic_path, read_json, write_json
+from core.atomic import atomic_path
 from core.config import JobConfig
 from core.errors import ShardError
 from core.linehash import document_line_hashes
 from core.sections import LineDedupConfig as Config
+from pipeline.extracted import outcomes, replay
+from pipeline.layout import shard_ids
 from pipeline.read import shard_paths
 
 OUT_DIR = "line_dedup"
 FREQUENT_LINES = "frequent_lines.npy"
 
 
-# -- reading documents exactly as the shard pass does ---------------------------------------------------
+# -- reading documents exactly as the steps stage does ---------------------------------------------------
 
-def document_texts(path: str, job: JobConfig, copy_to: tuple[str, str | Path] | None = None) -> Iterator[tuple[str | None, str]]:
-    """(url, extracted NFC text) of every document of a shard that reaches the per-document steps, from the
-    same code as the shard pass (pipeline.extracted.outcomes). `copy_to=(shard_id, run_dir)` also writes every
-    record's outcome to the shard's copy for the pass to replay."""
-    from pipeline.extracted import outcomes, outcomes_with_copy
-
+def document_texts(path: str, job: JobConfig, shard_id: str | None = None, run_dir: str | Path | None = None
+                   ) -> Iterator[tuple[str | None, str]]:
+    """(url, extracted NFC text) of every document of a shard that reaches the per-document steps: the extract
+    stage's copy in `run_dir` when there is one, else read and extracted by the same code (outcomes)."""
     seconds = {"read": 0.0, "extract": 0.0}
-    items = outcomes(path, job, seconds) if copy_to is None else outcomes_with_copy(path, copy_to[0], job, copy_to[1])
+    items = replay(path, shard_id, run_dir, seconds) if shard_id and run_dir else None
     try:
-        for o in items:
+        for o in items if items is not None else outcomes(path, job, seconds):
             if o.text is not None:
                 yield o.rec.url, o.text
     except ShardError:
-        # The shard pass reports this shard under shards_failed; what was read before the damage still counts.
+        # The steps stage reports this shard under shards_failed; what was read before the damage still counts.
         return
 
 
@@ -101,21 +98,15 @@ def _part_of(hashes: np.ndarray, bits: int) -> np.ndarray:
     return (hashes >> np.uint64(64 - bits)).astype(np.int64) if bits else np.zeros(len(hashes), np.int64)
 
 
-def count_group(group: int, paths: list[str], job: JobConfig, run_dir: str, cfg: dict,
-                shard_ids: list[str] | None = None) -> dict:
-    """The task per shard group: count lines, write one file per hash partition, then the marker. With
-    `reuse_extracted`, each shard's outcomes are also written for the shard pass (pipeline.extracted)."""
+def count_group(group: int, shards: list[tuple[str, str]], job: JobConfig, run_dir: str, cfg: dict) -> dict:
+    """The task per shard group: count lines, write one file per hash partition."""
     c = Config(**cfg)
     out = Path(run_dir) / OUT_DIR
-    marker = out / f"group-{group:05d}.done.json"
-    if marker.exists():
-        return read_json(marker)
     t0 = time.time()
     counter = _Counter()
     documents = lines = 0
-    for i, path in enumerate(paths):
-        copy_to = (shard_ids[i], run_dir) if c.reuse_extracted and shard_ids else None
-        for _url, text in document_texts(path, job, copy_to):
+    for path, shard_id in shards:
+        for _url, text in document_texts(path, job, shard_id, run_dir):
             hashes = document_line_hashes(text, c.min_line_chars)
             documents += 1
             lines += len(hashes)
@@ -128,10 +119,8 @@ def count_group(group: int, paths: list[str], job: JobConfig, run_dir: str, cfg:
         with atomic_path(out / f"group-{group:05d}.part-{p:03d}.npz") as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, hashes=counter.hashes[sel], counts=counter.counts[sel])
-    stats = {"group": group, "shards": len(paths), "documents": documents, "document_lines": lines,
-             "distinct_lines": int(len(counter.hashes)), "seconds": round(time.time() - t0, 3)}
-    write_json(marker, stats)
-    return stats
+    return {"group": group, "shards": len(shards), "documents": documents, "document_lines": lines,
+            "distinct_lines": int(len(counter.hashes)), "seconds": round(time.time() - t0, 3)}
 
 
 def merge_partition(part: int, groups: int, run_dir: str, min_repeats: int) -> dict:
@@ -151,40 +140,19 @@ def merge_partition(part: int, groups: int, run_dir: str, min_repeats: int) -> d
             "frequent_line_occurrences": int(c[c >= min_repeats].sum())}
 
 
-def _fingerprint(cfg: Config, job: JobConfig, paths: list[str]) -> str:
-    import json
-
-    keep = {"line_dedup": cfg.model_dump(), "paths": paths,
-            "input": job.input.model_dump(exclude={"paths"}), "extract": job.extract.model_dump()}
-    return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def prepass(cfg: Config, job: JobConfig, run_dir: Path, executor) -> dict:
-    """Count lines across all input shards and write RUN/line_dedup/frequent_lines.npy; return its figures."""
+def prepass(cfg: Config, job: JobConfig, run_dir: Path, executor, shards: list[tuple[str, str]] | None = None) -> dict:
+    """Count lines across all input shards ((path, shard id) pairs; by default the job's inputs) and write
+    RUN/line_dedup/frequent_lines.npy; return its figures."""
     out = Path(run_dir) / OUT_DIR
-    paths = shard_paths(job.input)
-    fingerprint = _fingerprint(cfg, job, paths)
-    done = out / "done.json"
-    if done.exists():
-        figures = read_json(done)
-        if figures.get("fingerprint") == fingerprint:
-            return {**figures, "resumed": True}
-    fingerprint_file = out / "fingerprint"
-    if out.exists() and (not fingerprint_file.exists() or fingerprint_file.read_text() != fingerprint):
-        shutil.rmtree(out)  # left by other inputs or settings: its partial counts must not be reused
-    with atomic_path(fingerprint_file) as tmp:
-        tmp.write_text(fingerprint)
-    from pipeline.fingerprint import (
-        shard_ids,  # here, not at the top: core.steps pulls in datatrove (~0.3 s)
-    )
-
+    if shards is None:
+        paths = shard_paths(job.input)
+        shards = list(zip(paths, shard_ids(paths)))
     t0 = time.time()
-    ids = shard_ids(paths)
-    groups = [paths[i:i + cfg.group_size] for i in range(0, len(paths), cfg.group_size)]
-    id_groups = [ids[i:i + cfg.group_size] for i in range(0, len(ids), cfg.group_size)]
+    out.mkdir(parents=True, exist_ok=True)
+    groups = [shards[i:i + cfg.group_size] for i in range(0, len(shards), cfg.group_size)]
     settings = cfg.model_dump()
-    group_stats = executor.map(count_group, [(g, ps, job, str(run_dir), settings, id_groups[g])
-                                             for g, ps in enumerate(groups)], desc="line dedup: count")
+    group_stats = executor.map(count_group, [(g, members, job, str(run_dir), settings) for g, members in enumerate(groups)],
+                               desc="line dedup: count")
     n_parts = 1 << _partition_bits(cfg.partitions)
     part_stats = executor.map(merge_partition, [(p, len(groups), str(run_dir), cfg.min_repeats)
                                                 for p in range(n_parts)], desc="line dedup: merge")
@@ -194,9 +162,8 @@ def prepass(cfg: Config, job: JobConfig, run_dir: Path, executor) -> dict:
         with open(tmp, "wb") as f:
             np.save(f, np.concatenate(frequent) if frequent else np.empty(0, np.uint64))
     figures = {
-        "fingerprint": fingerprint,
         "settings": settings,
-        "shards": len(paths),
+        "shards": len(shards),
         "groups": len(groups),
         "documents": sum(s["documents"] for s in group_stats),
         "document_lines": sum(s["document_lines"] for s in group_stats),
@@ -205,5 +172,4 @@ def prepass(cfg: Config, job: JobConfig, run_dir: Path, executor) -> dict:
         "frequent_line_occurrences": sum(s["frequent_line_occurrences"] for s in part_stats),
         "seconds": round(time.time() - t0, 3),
     }
-    write_json(done, figures)
     return figures

@@ -27,8 +27,8 @@ from core.errors import ConfigError, RunError
 MARKER = ".ko-curate-run"
 LOCK = ".lock"
 # Everything a run writes at the top of its directory. Stale temp files are looked for only here.
-OWNED_DIRS = ("documents", "rejected", "stats", "line_dedup", "dedup", "mix", "tokenizer", "tokens", "train",
-              "ablation")
+OWNED_DIRS = ("_stages", "extracted", "line_dedup", "filtered", "rejected", "stats", "documents", "dedup", "mix",
+              "tokenizer", "tokens", "train", "ablation")
 OWNED_FILES = ("summary.json", "config.yaml", "report.html", "report.json", MARKER)
 
 

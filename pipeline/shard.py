@@ -1,13 +1,17 @@
-"""One input shard through every per-document step: the unit of work of `pipeline run` (one Ray task each).
+"""Stage `steps`: every shard's extracted documents through the per-document steps, in config order, in
+batches (one task per shard).
 
-    records (readers) → decode + extract + NFC (extract) → steps in config order, in batches → Parquet
+    RUN/extracted/<shard_id>.parquet (stage extract) → steps → RUN/filtered/<shard_id>.parquet (kept)
+                                                              RUN/rejected/<shard_id>.parquet (dropped)
 
-Kept documents go to `RUN/documents/<shard_id>.parquet`, dropped ones (with the reason and the step that
-dropped them) to `RUN/rejected/<shard_id>.parquet`, both written atomically. The shard's figures go to
-`RUN/stats/<shard_id>.json`, written last: it is the completion marker, so a resumed run skips the shard.
-Every record that reaches the reader is counted in `documents_in` and ends kept or dropped with a reason.
-A failed write (OSError: disk full, permissions) deletes the shard's temp files and raises RunError naming
-the shard: the run stops, and no output or marker of that shard exists under a final name.
+Kept documents go to `filtered/`, which the dedup stage reads to write `documents/`; dropped ones (with the
+reason and the step that dropped them, and the records extraction dropped, in record order) to `rejected/`, both
+written atomically. The shard's figures go to `RUN/stats/<shard_id>.json`, written last with the stage's
+fingerprint: it is the shard's completion marker, so a resumed run skips the shard. Every record of the shard
+is counted in `documents_in` and ends kept or dropped with a reason. A shard without an extracted copy (it
+could not be opened) is read here, so it is reported under `shards_failed` with its error. A failed write
+(OSError: disk full, permissions) deletes the shard's temp files and raises RunError naming the shard: the run
+stops, and no output or marker of that shard exists under a final name.
 """
 
 from __future__ import annotations
@@ -26,9 +30,10 @@ from datatrove.utils.stats import Stats
 from core.atomic import read_json, write_json
 from core.budget import DocumentTimeout, time_limit
 from core.config import JobConfig
-from core.errors import RunError, ShardError
-from pipeline.extracted import Outcome, outcomes, remove_copy, replay
-from pipeline.fingerprint import config_fingerprint
+from core.errors import ConfigError, RunError, ShardError
+from pipeline.extracted import Outcome, outcomes, prune_shards, replay
+from pipeline.layout import FILTERED_DIR
+from pipeline.summary import merge_shard_stats
 from pipeline.read.records import PartialShard, RawRecord
 from core.redact import redact
 from pipeline.rows import KEPT_BASE, REJECTED_BASE, TableWriter, row, schema, utf8_len
@@ -59,8 +64,9 @@ def _steps_for(job: JobConfig, run_dir: Path) -> list:
 
 
 class ShardRun:
-    def __init__(self, path: str, shard_id: str, job: JobConfig, run_dir: Path):
+    def __init__(self, path: str, shard_id: str, job: JobConfig, run_dir: Path, fingerprint: str = ""):
         self.path, self.shard_id, self.job, self.run_dir = path, shard_id, job, run_dir
+        self.fingerprint = fingerprint
         self.display_path = redact(path)  # what outputs say: no credentials
         self.steps = _steps_for(job, run_dir)
         self.step_names = [spec["step"] for spec in job.steps]
@@ -74,7 +80,7 @@ class ShardRun:
                                   step_columns)
         self.dropped: Counter = Counter()
         self.fallbacks: Counter = Counter()
-        self.replayed = False  # read from the line-dedup pre-pass's copy (pipeline.extracted)
+        self.replayed = False  # read from the extract stage's copy (pipeline.extracted), not from the shard
         self.steps_stats = {n: {"documents_in": 0, "documents_out": 0, "bytes_out": 0, "seconds": 0.0}
                             for n in ["read", "extract", *self.step_names]}
 
@@ -114,13 +120,10 @@ class ShardRun:
                 yield Document(text=o.text, id=f"{self.shard_id}/{rec.index:06d}", metadata=meta)
 
     def _records(self) -> tuple[Iterator[Outcome], dict[str, float]]:
-        """The shard's outcomes: the line-dedup pre-pass's copy when there is one, else read and extracted here."""
+        """The shard's outcomes: the extract stage's copy, or for a shard it could not open, read here (which
+        raises the reader's error, reported under shards_failed)."""
         seconds = {"read": 0.0, "extract": 0.0}
-        # Only when this job's pre-pass ran with reuse on: its fingerprint check has then removed copies made
-        # for other inputs or extract settings. A copy left by an earlier run of another config is ignored.
-        ld = self.job.line_dedup
-        reuse = ld is not None and ld.reuse_extracted
-        items = replay(self.path, self.shard_id, self.run_dir, seconds) if reuse else None
+        items = replay(self.path, self.shard_id, self.run_dir, seconds)
         self.replayed = items is not None
         return (items if items is not None else outcomes(self.path, self.job, seconds)), seconds
 
@@ -128,7 +131,7 @@ class ShardRun:
     def run(self) -> dict:
         t0 = time.time()
         self.documents_in = self.bytes_in = self.bytes_kept = 0
-        self.kept = TableWriter(self.run_dir / "documents" / f"{self.shard_id}.parquet", self.kept_schema,
+        self.kept = TableWriter(self.run_dir / FILTERED_DIR / f"{self.shard_id}.parquet", self.kept_schema,
                                  self.job.execution.row_group_size)
         self.rejected = TableWriter(self.run_dir / "rejected" / f"{self.shard_id}.parquet", self.rej_schema,
                                      self.job.execution.row_group_size)
@@ -174,7 +177,6 @@ class ShardRun:
             raise
         stats = self._stats(t0, error, partial)
         write_json(self.run_dir / "stats" / f"{self.shard_id}.json", stats)
-        remove_copy(self.run_dir, self.shard_id)
         return stats
 
     def _redacted(self, error) -> str:
@@ -184,7 +186,7 @@ class ShardRun:
         return {
             "shard": self.display_path,
             "shard_id": self.shard_id,
-            "fingerprint": config_fingerprint(self.job),
+            "fingerprint": self.fingerprint,
             "documents_in": self.documents_in,
             "documents_kept": self.kept.count,
             "documents_dropped": dict(sorted(self.dropped.items())),
@@ -233,7 +235,9 @@ class ShardRun:
         try:
             with time_limit(budget):
                 return self._apply(name, step, docs)
-        except Exception:  # noqa: BLE001 - any failure of a step is one document's fault: found below
+        except ConfigError:  # a model or word list that cannot be loaded: every document would fail the same way
+            raise
+        except Exception:  # noqa: BLE001 - any other failure of a step is one document's fault: found below
             pass
         survivors: list[Document] = []
         drops: list[tuple] = []
@@ -246,6 +250,8 @@ class ShardRun:
                 doc.text, doc.metadata = text, meta
                 drops.append((doc, f"step_timeout:{name}", f"over execution.document_timeout_s={self.timeout}"))
                 continue
+            except ConfigError:
+                raise
             except Exception as e:  # noqa: BLE001 - recorded as this document's drop reason, with the error
                 doc.text, doc.metadata = text, meta
                 drops.append((doc, f"step_failed:{name}", f"{type(e).__name__}: {e}"[:300]))
@@ -313,16 +319,30 @@ def _counters(step) -> dict[str, float]:
     return out
 
 
-def process_shard(path: str, shard_id: str, job: JobConfig, run_dir: str) -> dict:
-    """The Ray task: run one shard unless its completion marker exists; return its stats."""
+def process_shard(path: str, shard_id: str, job: JobConfig, run_dir: str, fingerprint: str) -> dict:
+    """The task per shard: run it unless its completion marker holds this fingerprint; return its stats."""
     rd = Path(run_dir)
     marker = rd / "stats" / f"{shard_id}.json"
     if marker.exists():
         stats = read_json(marker)
-        if stats.get("fingerprint") == config_fingerprint(job):
+        if stats.get("fingerprint") == fingerprint:
             stats["resumed"] = True
             return stats
     try:
-        return ShardRun(path, shard_id, job, rd).run()
+        return ShardRun(path, shard_id, job, rd, fingerprint).run()
     except OSError as e:  # reading errors are ShardErrors by now: mostly a failed write (disk full)
         raise RunError(f"shard {shard_id} ({path}) failed: {type(e).__name__}: {e}") from e
+
+
+def run(ctx) -> dict:
+    """Stage `steps` (pipeline/stages.py): every shard, one task each; the merged figures of all shards."""
+    ids = [sid for _, sid in ctx.shards]
+    for sub in (FILTERED_DIR, "rejected", "stats"):
+        prune_shards(ctx.run_dir / sub, ids)
+    stats = ctx.executor.map(process_shard, [(p, sid, ctx.job, str(ctx.run_dir), ctx.fingerprint) for p, sid in ctx.shards],
+                             desc="shards", on_result=ctx.sync)
+    resumed = sum(1 for s in stats if s.get("resumed"))
+    if resumed:
+        ctx.log(f"resumed: {resumed} shard(s) already done were skipped")
+    done = [sid for sid in ids if (ctx.run_dir / "stats" / f"{sid}.json").exists()]
+    return {**merge_shard_stats(stats), "_shards_done": done, "_incomplete": len(done) < len(ids)}

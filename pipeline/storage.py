@@ -7,10 +7,10 @@ a remote run works in a local *staging directory* and mirrors it to the URL:
               ... each finished shard, each finished stage, summary, report → RemoteRun.push()
 
 `push()` uploads every file that changed since the last push, data files first and completion markers
-(`stats/<shard>.json`, `*/_SUCCESS`, `manifest.json`, `summary.json`) last, then deletes remote objects
+(`stats/<shard>.json`, `_stages/<stage>.json`, `*/_SUCCESS`, `manifest.json`, `summary.json`) last, then deletes remote objects
 that no longer exist locally (a stage's temporary files). What is atomic on S3 is one object PUT; so a marker
 that exists remotely vouches for the data uploaded before it, as a local marker does after its renames. A push
-that overwrites or deletes objects (dedup rewrites documents/ in place) first writes `_UPLOADING`
+that overwrites or deletes objects (a stage redone with other settings) first writes `_UPLOADING`
 and removes it at the end: a resume that finds it refuses to continue from the remote copy alone (the
 staging directory on the machine that was uploading still has the whole run).
 
@@ -42,9 +42,10 @@ from pipeline.rundir import LOCK, MARKER
 _MARKER_NAMES = {"_SUCCESS", "_STAGED", "_COMPUTED", "manifest.json"}
 _LAST = ("summary.json", "report.json", "report.html")
 UPLOADING = "_UPLOADING"
-# Scratch the run deletes itself (the line-dedup pre-pass's extracted copies, pipeline/extracted.py): never uploaded.
+# The extract stage's copies (pipeline/extracted.py) are work files: never uploaded. A resume on another machine
+# without them reads and extracts the shards again where it needs them (the steps stage and line dedup do).
 # The run lock (pipeline/rundir.py) belongs to the staging directory's machine.
-_LOCAL_ONLY = ("line_dedup/extracted/", ".lock")
+_LOCAL_ONLY = ("extracted/", ".lock")
 
 __all__ = ["RemoteRun", "is_remote", "default_staging_dir"]
 
@@ -62,7 +63,7 @@ def _upload_rank(rel: str) -> int:
     name = rel.rsplit("/", 1)[-1]
     if rel in _LAST:
         return 2 + _LAST.index(rel)
-    if name in _MARKER_NAMES or rel.startswith("stats/"):
+    if name in _MARKER_NAMES or rel.startswith(("stats/", "_stages/")):
         return 1
     return 0
 

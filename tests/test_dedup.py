@@ -79,7 +79,7 @@ def write_shards(docs: list[dict], out: Path, n_shards: int) -> list[Path]:
 
 
 def run_dir_with(docs, tmp: Path, n_shards: int = 2) -> Path:
-    write_shards(docs, tmp / "documents", n_shards)
+    write_shards(docs, tmp / "filtered", n_shards)  # the steps stage's kept documents: what the dedup stage reads
     return tmp
 
 

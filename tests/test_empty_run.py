@@ -166,7 +166,7 @@ def test_mix_total_goes_to_the_sources_that_have_documents(tmp_path, executor):
     pq.write_table(pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())}),
                    run_dir / "documents" / "s.parquet")
     cfg = mix.Config(seed=3, total_documents=100, sources=[
-        {"name": "ko-web", "path": "{run}/documents/*.parquet", "weight": 0.5},
+        {"name": "ko-web", "path": "{run_dir}/documents/*.parquet", "weight": 0.5},
         {"name": "ko-wiki", "path": str(WIKI), "weight": 0.5}])
     figures = mix.run(cfg, None, run_dir, executor)
     assert figures["empty_sources"] == ["ko-web"] and figures["target_shares"] == {"ko-web": 0.0, "ko-wiki": 1.0}

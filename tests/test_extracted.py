@@ -1,10 +1,11 @@
-"""The line-dedup pre-pass's copy of what it read and extracted (pipeline/extracted.py): the shard pass replays
-it instead of reading every page again, and must give exactly what reading the shards gives, damaged shards
-included; the copies are gone when the run ends."""
+"""The extract stage's copy of what it read and extracted (pipeline/extracted.py): line dedup and the steps
+stage read it instead of reading every page again, and it must give exactly what reading the shards gives,
+damaged shards included; a copy made with other input or extract settings is never read."""
 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pyarrow.parquet as pq
 import pytest
@@ -12,8 +13,7 @@ import pytest
 from pipeline.job import load_config
 from pipeline.extracted import copy_paths, outcomes_with_copy, replay
 from pipeline.run import run_job
-from pipeline.rundir import claim
-from pipeline.fingerprint import shard_ids
+from pipeline.layout import shard_ids
 from tests.warcgen import gzip_members, html_page, write_warc
 
 PARAS = ["서울의 봄은 3월 하순에 시작된다. 벚꽃은 4월 초에 가장 많이 피고 사람들이 한강으로 나온다.",
@@ -46,13 +46,12 @@ def shards(tmp_path_factory):
     return d
 
 
-def _run(shards, out, reuse: bool):
+def _run(shards, out, **overrides):
     job = load_config("configs/ko-web.yaml", {
         "input.paths": [str(shards / "a.warc.gz"), str(shards / "b.warc.gz"), str(shards / "c.jsonl")],
-        "input.format": "auto", "output": str(out), "execution.backend": "local",
-        "line_dedup.reuse_extracted": reuse})
+        "input.format": "auto", "output": str(out), "execution.backend": "local", **overrides})
     job = job.model_copy(update={"dedup": None, "mix": None, "tokenize": None, "report": None})
-    return job, run_job(job, restart=True, log=lambda *a: None)
+    return job, run_job(job, log=lambda *a: None)
 
 
 def _tables(run_dir):
@@ -64,8 +63,17 @@ def _tables(run_dir):
 
 
 def test_replayed_pass_equals_reading_the_shards(shards, tmp_path):
-    _, with_copy = _run(shards, tmp_path / "copy", reuse=True)
-    _, without = _run(shards, tmp_path / "read", reuse=False)
+    _, with_copy = _run(shards, tmp_path / "copy")
+    stats = [json.loads(p.read_text()) for p in sorted((tmp_path / "copy" / "stats").glob("*.json"))]
+    assert [s["extracted_copy"] for s in stats] == [True, True, True]
+    assert all(s["steps"]["extract"]["seconds"] > 0 for s in stats[:2])  # the extract stage's time is kept
+    # The same run with the copies gone: the steps stage reads and extracts the shards itself.
+    shutil.copytree(tmp_path / "copy", tmp_path / "read")
+    shutil.rmtree(tmp_path / "read" / "extracted")
+    for p in [*(tmp_path / "read" / "stats").glob("*.json"), tmp_path / "read" / "_stages" / "steps.json"]:
+        p.unlink()
+    _, without = _run(shards, tmp_path / "read")
+    assert not any(json.loads(p.read_text())["extracted_copy"] for p in (tmp_path / "read" / "stats").glob("*.json"))
     for key in ("documents_in", "documents_kept", "documents_dropped", "bytes_in", "bytes_kept"):
         assert with_copy[key] == without[key], key
     assert with_copy["documents_dropped"]["read_binary_payload"] == 2
@@ -75,15 +83,10 @@ def test_replayed_pass_equals_reading_the_shards(shards, tmp_path):
            [(f["partial"], f["documents_read"]) for f in without["shards_failed"]] == [(True, 9)]
     assert with_copy["documents_dropped"]["read_truncated_record"] == 1  # the record cut by the damage
     assert _tables(tmp_path / "copy") == _tables(tmp_path / "read")
-    stats = [json.loads(p.read_text()) for p in sorted((tmp_path / "copy" / "stats").glob("*.json"))]
-    assert [s["extracted_copy"] for s in stats] == [True, True, True]
-    assert all(s["steps"]["extract"]["seconds"] > 0 for s in stats[:2])  # the pre-pass's extraction time is kept
-    assert not any(json.loads(p.read_text())["extracted_copy"] for p in (tmp_path / "read" / "stats").glob("*.json"))
-    assert not (tmp_path / "copy" / "line_dedup" / "extracted").exists()
 
 
 def test_copy_holds_every_record_and_is_only_replayed_for_its_own_shard(shards, tmp_path):
-    job, _ = _run(shards, tmp_path / "unused", reuse=True)
+    job, _ = _run(shards, tmp_path / "unused")
     path = str(shards / "a.warc.gz")
     sid = shard_ids([path])[0]
     read = [(o.rec.index, o.rec.url, o.text, o.rec.drop_reason) for o in outcomes_with_copy(path, sid, job, tmp_path)]
@@ -97,18 +100,14 @@ def test_copy_holds_every_record_and_is_only_replayed_for_its_own_shard(shards, 
     assert replay(path, sid, tmp_path, dict(seconds)) is None
 
 
-def test_copy_left_by_another_config_is_not_replayed_without_the_prepass(shards, tmp_path):
-    """A run killed mid-pass leaves copies; a later run of a config without line dedup (no pre-pass, so no
-    fingerprint check of the copies against its extract settings) must read the shards itself."""
-    job, _ = _run(shards, tmp_path / "unused", reuse=True)
+def test_copies_made_with_other_extract_settings_are_never_read(shards, tmp_path):
+    """A run directory extracted with trafilatura, run again with resiliparse (no --restart): every copy is made
+    again, and the outputs are those of a fresh resiliparse run."""
     out = tmp_path / "run"
-    path = str(shards / "a.warc.gz")
-    sid = shard_ids(job.input.paths)[0]
-    claim(out, restart=False)  # a killed run had made `out` its run directory
-    list(outcomes_with_copy(path, sid, job, out))  # the copy a killed run would have left
-    plain = job.model_copy(update={"line_dedup": None, "output": str(out),
-                                   "steps": [s for s in job.steps if s["step"] != "line_dedup_v1"]})
-    summary = run_job(plain, log=lambda *a: None)
-    stats = json.loads((out / "stats" / f"{sid}.json").read_text())
-    assert stats["extracted_copy"] is False and summary["documents_in"] == 9 + 9 + 3
-    assert not (out / "line_dedup" / "extracted").exists()  # removed when the pass ends
+    _run(shards, out, **{"extract.extractor": "trafilatura"})
+    old = {p.name: p.read_bytes() for p in (out / "extracted").glob("*.parquet")}
+    _, again = _run(shards, out)
+    _, fresh = _run(shards, tmp_path / "fresh")
+    assert {p.name: p.read_bytes() for p in (out / "extracted").glob("*.parquet")} != old
+    assert _tables(out) == _tables(tmp_path / "fresh")
+    assert again["documents_kept"] == fresh["documents_kept"]

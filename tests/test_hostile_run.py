@@ -19,6 +19,7 @@ import yaml
 from pipeline.job import load_config
 from core.errors import ConfigError
 from pipeline.run import run_job
+from core.models import cached
 from core.steps import Annotator, register_step
 from warcgen import html_page, write_warc
 
@@ -163,6 +164,37 @@ def test_a_failing_or_hanging_document_is_dropped_and_the_shard_goes_on(tmp_path
     assert sorted(r["text"] for r in kept) == sorted([texts[0], texts[3], texts[5]])
     # The documents of the failed batch went through the step once, from where they were, not twice.
     assert all(json.loads(r["metadata"])["hostile_seen"] is True for r in kept)
+
+
+@register_step("test_slow_model_v1")
+class _SlowModel(Annotator):
+    """Needs a model that takes 2 s to load (several workers loading at once on a busy machine); `path` names
+    the model file, and a file that does not exist is a config error."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def annotate(self, doc):
+        doc.metadata["model"] = cached("test slow model", self.path, lambda p: time.sleep(2) or "loaded")
+
+
+def test_loading_a_model_is_not_on_the_first_documents_time_budget(tmp_path):
+    model = tmp_path / "model.bin"
+    model.write_bytes(b"weights")
+    job = _jsonl_job(tmp_path, [KO[0], KO[1]], document_timeout_s=1.0)
+    job = job.model_copy(update={"steps": [{"step": "test_slow_model_v1", "path": str(model)}]})
+    s = run_job(job, log=lambda *a: None)
+    assert s["documents_kept"] == 2 and s["documents_dropped"] == {}
+
+
+def test_a_model_that_cannot_be_loaded_stops_the_run_instead_of_dropping_every_document(tmp_path):
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    job = _jsonl_job(tmp_path, [KO[0], KO[1]])
+    job = job.model_copy(update={"steps": [{"step": "test_slow_model_v1", "path": str(tmp_path / "model.bin")}]})
+    (tmp_path / "model.bin").unlink()  # gone after the config was checked: a worker without the file
+    with pytest.raises(ConfigError, match="test slow model model file not found"):
+        run_job(job, log=lambda *a: None)
 
 
 def test_extraction_that_raises_or_hangs_drops_only_that_page(tmp_path, monkeypatch):

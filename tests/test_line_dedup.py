@@ -108,12 +108,10 @@ def test_whole_text_normalization_equals_line_by_line():
         assert normalized_lines(text) == [normalize_line(line) for line in text.split("\n")]
 
 
-def test_prepass_resumes_and_recomputes_when_settings_change(corpus):
+def test_prepass_figures_follow_its_settings(corpus):
     job, cfg, run_dir, figures = corpus
-    again = prepass(cfg, job, run_dir, Executor(job.execution))
-    assert again.get("resumed") and again["frequent_lines"] == figures["frequent_lines"]
     two = prepass(cfg.model_copy(update={"min_repeats": 2}), job, run_dir, Executor(job.execution))
-    assert not two.get("resumed") and two["frequent_lines"] > figures["frequent_lines"]  # PAIR_LINE now too
+    assert two["frequent_lines"] > figures["frequent_lines"]  # PAIR_LINE now too
     prepass(cfg, job, run_dir, Executor(job.execution))  # leave the module fixture's files as they were
 
 

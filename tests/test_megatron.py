@@ -143,7 +143,7 @@ def test_token_dtype_follows_megatron():
 
 
 def test_formats_are_checked():
-    from pipeline import stages
+    from pipeline import job as stages
     from core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"tokenize\.formats\[1\]: Input should be 'arrow' or 'megatron'"):

@@ -45,7 +45,7 @@ def make_run(tmp_path: Path) -> Path:
 
 def mix_cfg(tmp_path: Path, **kw) -> mix.Config:
     base = dict(seed=7, sources=[
-        {"name": "ko-web", "path": "{run}/documents/*.parquet", "weight": 0.7},
+        {"name": "ko-web", "path": "{run_dir}/documents/*.parquet", "weight": 0.7},
         {"name": "ko-wiki", "path": str(tmp_path / "wiki" / "*.jsonl.gz"), "weight": 0.3, "max_repeats": 2},
     ])
     base.update(kw)
@@ -88,7 +88,7 @@ def test_token_target_uses_character_estimate(tmp_path, executor):
     long_dir.mkdir()
     write_docs(long_dir / "long.parquet", "long", 300, text_repeat=10)
     cfg = mix.Config(seed=1, target="tokens", sources=[
-        {"name": "short", "path": "{run}/documents/*.parquet", "weight": 0.5},
+        {"name": "short", "path": "{run_dir}/documents/*.parquet", "weight": 0.5},
         {"name": "long", "path": str(long_dir / "*.parquet"), "weight": 0.5},
     ])
     mix.run(cfg, None, run_dir, executor)
@@ -100,7 +100,7 @@ def test_token_target_uses_character_estimate(tmp_path, executor):
 def test_budget_source_is_taken_first(tmp_path, executor):
     run_dir = make_run(tmp_path)
     cfg = mix.Config(seed=3, total_documents=1200, sources=[
-        {"name": "ko-web", "path": "{run}/documents/*.parquet", "weight": 1.0},
+        {"name": "ko-web", "path": "{run_dir}/documents/*.parquet", "weight": 1.0},
         {"name": "ko-wiki", "path": str(tmp_path / "wiki" / "*.jsonl.gz"), "budget": 200},
     ])
     mix.run(cfg, None, run_dir, executor)
@@ -152,7 +152,7 @@ def test_mix_command_reads_the_job_config(tmp_path, capsys):
         f"output: {run_dir}\n"
         "execution:\n  backend: local\n"
         "mix:\n  seed: 7\n  total_documents: 500\n  sources:\n"
-        "    - {name: ko-web, path: '{run}/documents/*.parquet', weight: 0.7}\n"
+        "    - {name: ko-web, path: '{run_dir}/documents/*.parquet', weight: 0.7}\n"
         f"    - {{name: ko-wiki, path: '{tmp_path}/wiki/*.jsonl.gz', weight: 0.3}}\n",
         encoding="utf-8")
     parser = argparse.ArgumentParser()

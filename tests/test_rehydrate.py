@@ -22,7 +22,7 @@ from pipeline.dedup.rehydrate import copies_wanted, rehydrate_plan
 from pipeline.dedup.stage import Config, dedup_files, run
 from core.errors import ConfigError, RunError
 from pipeline.executor import Executor
-from pipeline.stages import validate_section
+from pipeline.job import validate_section
 from test_dedup import change_eojeol  # the same planted near-copies as the dedup tests
 
 PARAS = {k: v for k, v in json.loads((Path(__file__).parent / "fixtures" / "dedup_ko_paragraphs.json").read_text("utf-8")).items()
@@ -69,7 +69,7 @@ def kept_sizes(folder: Path) -> dict[str, int]:
 @pytest.mark.parametrize("n_shards", [1, 3])
 def test_cluster_sizes_exact_and_near_together(tmp_path, n_shards):
     docs = planted()
-    write_shards(docs, tmp_path / "documents", n_shards)
+    write_shards(docs, tmp_path / "filtered", n_shards)
     summary = run(Config(), None, tmp_path, LOCAL)
     sizes = kept_sizes(tmp_path / "documents")
     # One kept document per cluster (the highest language_score), carrying the whole cluster: 3 exact + 2 near.
@@ -86,7 +86,7 @@ def test_cluster_sizes_exact_and_near_together(tmp_path, n_shards):
     (False, False, 1, True),   # nothing deduplicated: every document stands for itself
 ])
 def test_cluster_sizes_when_exact_or_fuzzy_is_off(tmp_path, exact, fuzzy, typhoon, near_kept):
-    write_shards(planted(), tmp_path / "documents", 2)
+    write_shards(planted(), tmp_path / "filtered", 2)
     run(Config(exact=exact, fuzzy=fuzzy), None, tmp_path, LOCAL)
     sizes = kept_sizes(tmp_path / "documents")
     assert sizes["t_exact0"] == typhoon and sizes["j_exact0"] == (2 if exact or fuzzy else 1)
@@ -111,7 +111,7 @@ def test_deduplicating_deduplicated_documents_adds_their_sizes(tmp_path):
     """Dedup of files that already carry cluster_size (e.g. per crawl, then across crawls): a kept document stands
     for every document behind its cluster's members."""
     first = tmp_path / "crawl1"
-    write_shards(planted(), first / "documents", 2)
+    write_shards(planted(), first / "filtered", 2)
     run(Config(), None, first, LOCAL)
     again = [{"id": "t_later", "text": PARAS["typhoon"], "cluster_size": 4}, {"id": "new", "text": PARAS["hangul"] + " 새 글", "cluster_size": None}]
     extra = [p.rename(p.with_name(f"crawl2-{p.name}")) for p in write_shards(again, tmp_path / "crawl2", 1, sizes=True)]
@@ -140,11 +140,10 @@ def manifest(run_dir: Path) -> dict:
 
 def test_integer_weights_give_documents_times_weight_per_bucket(tmp_path):
     run_dir = tmp_path / "run"
-    (run_dir / "documents").mkdir(parents=True)
-    write_shards(planted(), run_dir / "documents", 2)
+    write_shards(planted(), run_dir / "filtered", 2)
     run(Config(), None, run_dir, LOCAL)
     weights = {"1": 1, "2": 3, "3-4": 0, "5+": 2}
-    cfg = mix.Config(seed=11, sources=[{"name": "web", "path": "{run}/documents/*.parquet", "weight": 1, "rehydrate": {"weights": weights}}])
+    cfg = mix.Config(seed=11, sources=[{"name": "web", "path": "{run_dir}/documents/*.parquet", "weight": 1, "rehydrate": {"weights": weights}}])
     figures = mix.run(cfg, None, run_dir, LOCAL)
     m = manifest(run_dir)["sources"]["web"]
     singles = len(PARAS) - 2

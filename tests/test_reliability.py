@@ -48,16 +48,21 @@ def _any(run_dir: Path, pattern: str):
     return lambda: any(run_dir.glob(pattern))
 
 
-# Kill points, each reached deterministically by watching the run directory: after the first shard's
-# completion marker (shard pass), when dedup has written signatures (dedup running, documents not yet
-# rewritten), once dedup's rename list exists (during or just after the renames), when the first token shard
+# Kill points, each reached deterministically by watching the run directory: after the first shard's extracted
+# copy (extract running), as line dedup starts (its marker says not done), after the first shard's completion
+# marker (steps running), when dedup has written signatures (dedup running, documents not yet written), once
+# dedup's rename list exists (during or just after the renames), as the mix starts, when the first token shard
 # appears (tokenize running).
 KILL_POINTS = {
+    "extract": "extracted/*.json",
+    "line_dedup": "_stages/line_dedup.json",
     "shard_pass": "stats/*.json",
     "dedup_signatures": "dedup/docs/*.parquet",
     "dedup_renames": "dedup/_STAGED",
+    "mix": "_stages/mix.json",
     "tokenize": "tokens/*.arrow*",
 }
+BEFORE_THE_STEPS = ("extract", "line_dedup", "shard_pass")
 
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
@@ -70,7 +75,7 @@ def test_sigkill_then_resume_gives_identical_outputs(reference, point):
     r = run_cli(cfg)
     assert r.returncode == 0, r.stderr
     assert_same_as(reference, out)
-    if point != "shard_pass":  # every shard had finished before the kill: none is processed twice
+    if point not in BEFORE_THE_STEPS:  # every shard had finished before the kill: none is processed twice
         assert "resumed: 4 shard(s)" in r.stdout, r.stdout
 
 
@@ -113,9 +118,10 @@ def test_two_uninterrupted_runs_are_identical(reference):
 
 @pytest.mark.parametrize("change", ["dedup_settings", "step_settings"])
 def test_rerun_with_changed_settings_redoes_dedup_from_the_shard_pass(reference, change):
-    """A run directory already deduplicated (documents/ rewritten in place), run again with other dedup or
-    step settings and no --restart, must end exactly as a fresh run of the new config: dedup starts from the
-    shard pass's output again, never from the old dedup's, and its old files are gone."""
+    """A finished run directory, run again with other dedup or step settings and no --restart, must end exactly
+    as a fresh run of the new config: dedup starts from the steps' output again, never from the old dedup's, and
+    its old files are gone. Other dedup settings keep the steps' work (every shard resumed); other step settings
+    redo every shard."""
     import yaml
 
     tmp, ref_out, _, ref_figures = reference
@@ -134,7 +140,7 @@ def test_rerun_with_changed_settings_redoes_dedup_from_the_shard_pass(reference,
         configs.append(path)
     r = run_cli(configs[0])
     assert r.returncode == 0, r.stderr
-    assert "every shard runs again" in r.stdout + r.stderr
+    assert ("resumed: 4 shard(s)" in r.stdout) == (change == "dedup_settings"), r.stdout
     r = run_cli(configs[1])
     assert r.returncode == 0, r.stderr
     assert digest(out) == digest(fresh)
@@ -143,8 +149,10 @@ def test_rerun_with_changed_settings_redoes_dedup_from_the_shard_pass(reference,
         assert ref_figures["documents_dropped"]["near_duplicate"] > 0
         assert "near_duplicate" not in figures(out)["documents_dropped"]  # no zero counts either
     # a third run with the same config resumes: nothing is redone
+    marks = {p.name: p.stat().st_mtime_ns for p in (out / "_stages").glob("*.json")}
     r = run_cli(configs[0])
-    assert r.returncode == 0 and "every shard runs again" not in r.stdout + r.stderr
+    assert r.returncode == 0 and "resumed: 4 shard(s)" in r.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "_stages").glob("*.json")} == marks
     assert digest(out) == digest(fresh)
 
 
@@ -180,8 +188,9 @@ def test_lost_ray_worker_is_retried(reference):
 
 
 def test_failed_write_stops_the_run_and_leaves_nothing_half_done(reference, tmp_path, monkeypatch):
-    """ENOSPC while shard 00001's kept documents are written: RunError naming the shard, no final file, no
-    marker, no temp file; a second run without the fault completes and matches the reference."""
+    """ENOSPC while shard 00001's kept documents are written (the steps stage's filtered/): RunError naming the
+    shard, no final file, no marker, no temp file; a second run without the fault completes and matches the
+    reference."""
     from pipeline.job import load_config
     from core.errors import RunError
     from pipeline.run import run_job
@@ -191,7 +200,7 @@ def test_failed_write_stops_the_run_and_leaves_nothing_half_done(reference, tmp_
     real_write = pq.ParquetWriter.write_table
 
     def full_disk(self, table, *a, **kw):
-        if "/documents/00001-" in str(self.where):
+        if "/filtered/00001-" in str(self.where):
             raise OSError(errno.ENOSPC, "No space left on device", str(self.where))
         return real_write(self, table, *a, **kw)
 
@@ -199,7 +208,7 @@ def test_failed_write_stops_the_run_and_leaves_nothing_half_done(reference, tmp_
     with pytest.raises(RunError, match=r"shard 00001-ko-sample-00001 .*No space left on device"):
         run_job(job, log=lambda *_: None)
     assert (out / "stats" / "00000-ko-sample-00000.json").exists()  # the shard before it is done and kept
-    assert not list(out.glob("documents/00001-*")) and not list(out.glob("rejected/00001-*"))
+    assert not list(out.glob("filtered/00001-*")) and not list(out.glob("rejected/00001-*"))
     assert not (out / "stats" / "00001-ko-sample-00001.json").exists()
     assert leftover_tmp(out) == [] and not (out / "summary.json").exists()
 
@@ -210,11 +219,11 @@ def test_failed_write_stops_the_run_and_leaves_nothing_half_done(reference, tmp_
 
 
 def test_failed_write_through_the_cli_is_exit_1_and_one_line(tmp_path):
-    """A run directory that cannot be written (a file where the documents/ folder should be)."""
+    """A run directory that cannot be written (a file where the steps' filtered/ folder should be)."""
     write_warc(tmp_path / "a.warc.gz", [{"url": "http://a/1", "body": html_page("서울", ["서울은 한국의 수도이다."])}])
     out = tmp_path / "run"
     out.mkdir()
-    (out / "documents").write_text("a file, not a folder")
+    (out / "filtered").write_text("a file, not a folder")
     cfg = tmp_path / "c.yaml"
     cfg.write_text(json.dumps({"input": {"paths": [str(tmp_path / "a.warc.gz")]}, "output": str(out),
                                "steps": [{"step": "language_id_v1"}], "execution": {"backend": "local"}}))

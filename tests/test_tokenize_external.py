@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline import stages
+from pipeline import job as stages
 from core.errors import ConfigError
 from core.docfiles import unit_hash
 from test_tokenizer import korean_docs, local, make_run

@@ -105,7 +105,7 @@ def run_ours(config: str, input_dir: Path, out_dir: Path, backend: str, dedup: b
         for url, reason in zip(t["url"], t["reason"]):
             outcome[url].append(reason)
     return {"docs_in": summary["documents_in"], "kept": summary["documents_kept"], "wall": wall, "cpu": cpu,
-            "process_wall": summary["stage_seconds"]["process"], "outcome": outcome}
+            "process_wall": summary["stage_seconds"]["extract"] + summary["stage_seconds"]["steps"], "outcome": outcome}
 
 
 # -- datatrove -----------------------------------------------------------------------------------------------

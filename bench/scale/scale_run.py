@@ -39,7 +39,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from bench.harness import ROOT, SHARED, ProcessTreeSampler, jsonl_records, peak_rss_mib, shared_data
-from pipeline.extracted import EXTRACTED_DIR
+from pipeline.layout import EXTRACTED_DIR
 from pipeline.job import load_config
 from pipeline.run import run_job
 
@@ -147,7 +147,7 @@ def main() -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     n = summary["documents_in"]
-    print(f"line-dedup pre-pass's extracted copies ({EXTRACTED_DIR}, deleted shard by shard during the pass): "
+    print(f"the extract stage's copies ({EXTRACTED_DIR}, kept for resume): "
           f"peak {sampler.dir_bytes / 2**20:.0f} MiB on disk, sampled; input {size / 2**20:.0f} MiB")
     print(f"documents in {n}, kept {summary['documents_kept']}; wall {wall:.0f} s, {n / wall:.0f} documents/s "
           f"on {args.cpus} CPUs ({n / wall / args.cpus:.0f} per CPU); stage seconds {summary['stage_seconds']}")

@@ -1,15 +1,16 @@
-"""The `dedup` barrier stage: exact and MinHash-LSH near-duplicate removal over RUN/documents/*.parquet.
+"""Stage `dedup`: exact and MinHash-LSH near-duplicate removal over RUN/filtered/*.parquet (the steps stage's
+kept documents), written to RUN/documents/ and RUN/rejected/dedup-<shard>.parquet.
 
-`run(cfg, job, run_dir, executor)` is called by `pipeline run` after the per-shard pass; `dedup_files` does
-the work for any list of Parquet files (the standalone `pipeline dedup` command uses it too). Steps, each a set
-of tasks: signatures per shard → candidate pairs per bucket partition → clusters (tasks per node partition) →
-staged rewrite per shard → renames → RUN/dedup/_SUCCESS (holds the summary; if present, nothing is redone).
-Every kept document gets an int64 `cluster_size` column (rewrite.py): 1 without duplicates, else the number of
-documents of its cluster, exact and near duplicates together (clusters.py). With `exact` off, exact copies still
-meet in a cluster through MinHash (identical shingles); with `fuzzy` off clusters are exact-duplicate groups;
-with both off every value is 1. A run without a `dedup:` section writes no such column.
-RUN/dedup/fingerprint (written first) names the settings and shards the directory belongs to; `pipeline run`
-deletes a directory whose fingerprint does not match (`stale`) before the shard pass.
+`run(cfg, job, run_dir, executor)` is called by `pipeline run` (pipeline/stages.py); `dedup_files` does the work
+for any list of Parquet files (the standalone `pipeline dedup` command uses it too). Steps, each a set of tasks:
+signatures per shard → candidate pairs per bucket partition → clusters (tasks per node partition) → staged
+rewrite per shard → renames → RUN/dedup/_SUCCESS (holds the summary). Every kept document gets an int64
+`cluster_size` column (rewrite.py): 1 without duplicates, else the number of documents of its cluster, exact and
+near duplicates together (clusters.py). With `exact` off, exact copies still meet in a cluster through MinHash
+(identical shingles); with `fuzzy` off clusters are exact-duplicate groups; with both off every value is 1.
+Without a `dedup:` section the stage hands the steps stage's files on to documents/ as they are (a hard link
+where the filesystem allows, else a copy), with no `cluster_size` column: documents/ is always where the
+kept text is, and no stage ever rewrites another's files.
 Conservation is checked: documents before == documents after + rows written to the dedup rejected files, and
 the kept documents' `cluster_size` column (rewrite.py) adds up to the documents before.
 No documents (a run that kept nothing, or whose shards all failed and wrote no documents file) is not an error:
@@ -18,13 +19,15 @@ the same steps run on nothing, write their markers and zero stats, and the summa
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from pathlib import Path
 
 from core.atomic import atomic_path, read_json, write_json
 from core.errors import ConfigError, RunError
 from core.sections import DedupConfig as Config
-from pipeline import read as read_inputs
+from pipeline.layout import FILTERED_DIR
 from pipeline.dedup.buckets import partition_pairs
 from pipeline.dedup.clusters import build_clusters, cluster_stats
 from pipeline.dedup.rewrite import commit_staged, rewrite_shard, staged_paths
@@ -45,64 +48,19 @@ def _params(cfg: Config) -> dict:
     }
 
 
-FINGERPRINT = "fingerprint"
-# Written by dedup_files before it renames anything over RUN/documents: once one exists, documents/ may no
-# longer be the shard pass's output.
-_REWRITE_MARKERS = ("_STAGED", "_COMPUTED", "_SUCCESS")
-
-
-def run_fingerprint(section: Config, job, run_dir: Path) -> str:
-    """What RUN/documents holds after dedup depends on: the dedup settings, the shards (ids) and the config
-    that shaped their documents (pipeline.shard.config_fingerprint). Without a job (the stage called on a
-    directory of Parquet files), the shards are the files in RUN/documents."""
-    import hashlib
-    import json
-
-    from pipeline.fingerprint import config_fingerprint, shard_ids
-
-    if job is None:
-        shards, shard_config = sorted(p.name for p in (Path(run_dir) / "documents").glob("*.parquet")), None
-    else:
-        shards, shard_config = shard_ids(read_inputs.shard_paths(job.input)), config_fingerprint(job)
-    keep = {"dedup": section.model_dump(), "shards": shards, "shard_config": shard_config}
-    # What the kept files hold besides the input's columns: a run deduplicated before the column existed is
-    # redone rather than left without it.
-    keep["kept_columns"] = [SIZE_COLUMN]
-    return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def stale(job, run_dir: Path) -> tuple[str, bool] | None:
-    """Why RUN/dedup/ does not belong to this job (other dedup settings, other shards or shard config, or no
-    dedup section any more), and whether documents/ was already rewritten by it; None when it belongs or
-    does not exist. `pipeline run` then deletes it, and when documents/ was rewritten, re-runs every shard:
-    dedup must start from the shard pass's output, never from an earlier dedup's."""
-    d = Path(run_dir) / "dedup"
-    if not d.is_dir():
-        return None
-    rewritten = any((d / m).exists() for m in _REWRITE_MARKERS)
-    if job.dedup is None:
-        return "the config has no dedup section", rewritten
-    fp = d / FINGERPRINT
-    if not fp.exists():
-        return "it has no fingerprint", rewritten
-    if fp.read_text() != run_fingerprint(job.dedup, job, run_dir):
-        return "dedup settings, input shards or steps changed", rewritten
-    return None
-
-
-def run(cfg: Config, job, run_dir: Path, executor) -> dict:
-    """Deduplicate RUN/documents/*.parquet in place (staged, then renamed); returns the summary figures."""
+def run(cfg: Config | None, job, run_dir: Path, executor) -> dict:
+    """filtered/ → documents/ (and rejected/dedup-*.parquet); the summary figures ({} without a dedup: section)."""
     run_dir = Path(run_dir)
-    fp = run_dir / "dedup" / FINGERPRINT
-    expected = run_fingerprint(cfg, job, run_dir)
-    if fp.exists() and fp.read_text() != expected:
-        raise RunError(f"{run_dir / 'dedup'} was made for other dedup settings or shards; rerun with --restart")
-    if not fp.exists():
-        fp.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(fp) as tmp:
-            tmp.write_text(expected)
-    files = sorted(str(p) for p in (run_dir / "documents").glob("*.parquet"))
-    targets = [(f, str(run_dir / "documents" / Path(f).name), str(run_dir / "rejected" / f"dedup-{Path(f).name}")) for f in files]
+    files = sorted((run_dir / FILTERED_DIR).glob("*.parquet"))
+    if cfg is None:
+        for f in files:
+            with atomic_path(run_dir / "documents" / f.name) as tmp:
+                try:
+                    os.link(f, tmp)
+                except OSError:  # another filesystem, or one without hard links
+                    shutil.copyfile(f, tmp)
+        return {}
+    targets = [(str(f), str(run_dir / "documents" / f.name), str(run_dir / "rejected" / f"dedup-{f.name}")) for f in files]
     snippet = job.rejected.snippet_chars if job is not None else 300
     row_group = job.execution.row_group_size if job is not None else 2000
     return dedup_files(cfg, targets, run_dir / "dedup", executor, snippet_chars=snippet, row_group_size=row_group)

@@ -70,7 +70,7 @@ def plan_shards(cfg: InputConfig, key: str = "input.paths") -> list[str]:
 @functools.lru_cache(maxsize=8)
 def _plan(paths: tuple, languages: tuple, primary_only: bool, per_shard: int, options_json: str,
           key: str) -> tuple[str, ...]:
-    # Cached: the line-dedup pre-pass, the shard pass and dedup each ask the driver for the shard list.
+    # Cached: the run asks the driver for the shard list more than once (the run, the line-dedup defaults).
     options = json.loads(options_json)
     files = index_files(list(paths), options, key)
     expr = language_filter(list(languages), primary_only)

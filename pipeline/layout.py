@@ -1,16 +1,28 @@
-"""Identities of a run's work: shard ids (stable, file-name-safe) and the fingerprint of everything a shard's
-output depends on (the settings that shape it and the contents of every file its steps read). A shard whose
-completion marker holds another fingerprint runs again; dedup's fingerprint includes it too.
+"""The run directory's layout, and the identities of a run's work: shard ids (stable, file-name-safe) and
+content digests of the files a stage's output depends on (word lists, models, benchmarks, mix sources), which
+the stages' fingerprints include (pipeline/stages.py says which stage writes which directory).
+
+    RUN/extracted/    stage extract: each shard's records, extracted        (work files; kept for resume)
+    RUN/line_dedup/   stage line_dedup: hashes of lines repeated across pages
+    RUN/filtered/     stage steps: each shard's kept documents
+    RUN/rejected/     stage steps: <shard>.parquet; stage dedup: dedup-<shard>.parquet (every dropped document)
+    RUN/stats/        stage steps: each shard's figures and completion marker
+    RUN/documents/    stage dedup: the kept documents, deduplicated       (the user's kept text)
+    RUN/dedup/        stage dedup: signatures, buckets, clusters, stats
+    RUN/mix/, RUN/tokenizer/, RUN/tokens/, RUN/report.html, RUN/report.json: stages mix, tokenize, report
+    RUN/_stages/      each stage's marker: fingerprint, done, figures
+    RUN/summary.json, RUN/config.yaml: written by `pipeline run`
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
-from core.config import JobConfig
-from core.steps import step_files
+EXTRACTED_DIR = "extracted"
+FILTERED_DIR = "filtered"
+STAGE_MARKERS = "_stages"
+
 
 
 def shard_ids(paths: list[str]) -> list[str]:
@@ -25,22 +37,10 @@ def shard_ids(paths: list[str]) -> list[str]:
     return out
 
 
-def config_fingerprint(job: JobConfig) -> str:
-    """What a shard's output depends on: the settings that shape it and the contents of every file a step
-    reads (word lists, models, benchmarks). A shard whose marker holds another fingerprint runs again."""
-    keep = job.model_dump(include={"input", "extract", "steps", "rejected", "line_dedup"})
-    keep["input"].pop("paths", None)
-    if job.execution.score_all:  # only when on, so that runs made before the setting keep their fingerprint
-        keep["score_all"] = True
-    keep["files"] = sorted({path: _content_digest(path) for spec in job.steps if isinstance(spec, dict)
-                            for path in step_files(spec)}.items())
-    return hashlib.sha256(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 _DIGESTS: dict[tuple, str] = {}
 
 
-def _content_digest(path: str) -> str:
+def content_digest(path: str) -> str:
     """sha256 of a file's bytes, or of a directory's files (name and bytes); cached per process by size and
     mtime, since every shard task asks (the perplexity model is ~20 MB: ~50 ms to hash once)."""
     p = Path(path)
