@@ -58,8 +58,14 @@ from pathlib import Path
 
 import yaml
 
-from core.atomic import atomic_path, write_json
+from core.atomic import atomic_path, sha256_file, write_json
+from core.docfiles import iter_text_batches
 from core.errors import ConfigError, RunError
+from core.sections import TokenizerConfig
+from pipeline.job import load_config
+from pipeline.run import run_job
+from tokenizer.pack import shard_schema, token_type
+from tokenizer.train import train_tokenizer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HELDOUT = REPO_ROOT / "tests" / "fixtures" / "heldout"
@@ -120,8 +126,6 @@ def derived_config(config: str, kind: str, out: Path) -> Path:
 
 
 def build_arm(config: str, kind: str, out: Path) -> Path:
-    from pipeline.job import load_config
-    from pipeline.run import run_job
 
     job = load_config(str(derived_config(config, kind, out)))
     s = run_job(job)
@@ -130,7 +134,6 @@ def build_arm(config: str, kind: str, out: Path) -> Path:
 
 
 def arm_texts(run_dir: Path, which: str) -> list[str]:
-    from core.docfiles import iter_text_batches
 
     pattern = "documents/*.parquet" if which == "documents" else "mix/*"
     files = sorted(f for f in glob.glob(str(run_dir / pattern)) if f.endswith((".parquet", ".jsonl", ".jsonl.gz")))
@@ -162,7 +165,6 @@ def equal_share(arms: dict[str, list[str]], total_chars: int, seed: int) -> dict
 
 def train_shared_tokenizer(arms: dict[str, list[str]], out: Path, vocab_size: int, chars: int, seed: int,
                            coverage: float) -> Path:
-    from tokenizer.train import TokenizerConfig, train_tokenizer
 
     sample_dir = out / "tokenizer" / "sample"
     files = []
@@ -193,8 +195,6 @@ def pack_arm(texts: list[str], sp, tokenizer_path: Path, out_dir: Path, seq_len:
     import numpy as np
     import pyarrow as pa
 
-    from core.atomic import sha256_file
-    from tokenizer.pack import shard_schema, token_type
 
     eos, vocab = sp.eos_id(), sp.get_piece_size()
     stream = np.fromiter((t for ids in sp.encode(texts) for t in (*ids, eos)), dtype=np.int64)

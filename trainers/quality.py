@@ -25,6 +25,12 @@ from pathlib import Path
 from core.atomic import atomic_path, write_json
 from core.config import InputConfig, expand_inputs
 from core.errors import ConfigError, RunError, ShardError
+from core.models import load_fasttext
+from core.text import nfc
+from filters.quality import NEGATIVE_LABEL, POSITIVE_LABEL, classifier_text, curated_probabilities
+from pipeline.read.charset import decode_html
+from pipeline.read.extract import extract
+from pipeline.read.readers import read_shard
 
 # The grid, smallest first (exact ties in validation log loss go to the earlier, smaller model). Char n-grams 2-4 over eojeol: a Korean
 # eojeol is a stem plus particles/endings (학교에서, 했습니다), so its 2-4 syllable pieces carry the register
@@ -60,10 +66,6 @@ def add_arguments(parser) -> None:
 
 def read_texts(pattern_list: list[str], max_chars: int) -> list[tuple[str, str]]:
     """(input file[:id kind], text) for every readable document; pages are extracted as in `pipeline run`."""
-    from pipeline.read.extract import extract
-    from pipeline.read.charset import decode_html
-    from pipeline.read.readers import read_shard
-    from core.text import nfc
 
     out = []
     for path in expand_inputs(pattern_list):
@@ -93,7 +95,6 @@ def split_of(seed: int, label: str, index: int, text: str) -> str:
 
 
 def scores(model, examples: list[tuple[str, str, str]], max_chars: int, threshold: float = 0.5) -> dict:
-    from filters.quality import POSITIVE_LABEL, curated_probabilities
 
     probs = curated_probabilities(model, [t for _, _, t in examples], max_chars)
     tp = fp = fn = tn = 0
@@ -115,7 +116,6 @@ def scores(model, examples: list[tuple[str, str, str]], max_chars: int, threshol
 
 
 def per_source_accuracy(model, examples, max_chars: int) -> dict[str, dict]:
-    from filters.quality import POSITIVE_LABEL, curated_probabilities
 
     probs = curated_probabilities(model, [t for _, _, t in examples], max_chars)
     by: dict[str, list[int]] = {}
@@ -125,7 +125,6 @@ def per_source_accuracy(model, examples, max_chars: int) -> dict[str, dict]:
 
 
 def _write_train_file(path: Path, examples, max_chars: int) -> None:
-    from filters.quality import classifier_text
 
     with open(path, "w", encoding="utf-8") as f:
         for label, _, text in examples:
@@ -151,8 +150,6 @@ def _train(train_file: str, lr: float, seed: int, params: dict):
 
 
 def main(args) -> int:
-    from core.models import load_fasttext
-    from filters.quality import NEGATIVE_LABEL, POSITIVE_LABEL
 
     if not args.out.endswith(".ftz"):
         raise ConfigError(f"--out: the model is written quantized, name it .ftz (got {args.out})")
