@@ -8,6 +8,7 @@ first need the model. A missing or unreadable model file is a ConfigError naming
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Callable
 
 from core.budget import paused
@@ -43,3 +44,9 @@ def load_fasttext(path: str):
 
     fasttext.FastText.eprint = lambda *a, **k: None  # silence the load-time deprecation warning
     return fasttext.load_model(path)
+
+
+def cache_dir() -> Path:
+    """Root of ko-curate's cache (what is built once per machine: the KenLM programs, the UT1 index):
+    $KO_CURATE_CACHE, else ~/.cache/ko-curate."""
+    return Path(os.environ.get("KO_CURATE_CACHE") or Path.home() / ".cache" / "ko-curate")

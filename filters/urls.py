@@ -7,7 +7,9 @@ hostile host of 50,000 labels costs what its last 253 characters cost.
 # No `from __future__ import annotations` here: the config keys are validated against `__init__`'s annotations
 # (core/steps.py), which must be the `Ut1Categories` type itself, not a string naming it.
 
+import hashlib
 import io
+import json
 import os
 import tarfile
 from dataclasses import dataclass
@@ -24,7 +26,8 @@ from pydantic_core import PydanticCustomError
 
 from filters.korean import _read_data_lines
 from core.errors import ConfigError
-from core.models import cached, resolve_model_path
+from core.atomic import atomic_path
+from core.models import cache_dir, cached, resolve_model_path
 from core.steps import register_step
 from core.text import nfc
 
@@ -139,36 +142,68 @@ Ut1Categories = Annotated[list[str], AfterValidator(_ut1_categories_valid), Fiel
 
 @dataclass(frozen=True)
 class Ut1Index:
-    """The domains of some UT1 categories as a sorted array of their 64-bit string hashes, with the category
-    of each. Measured on datatrove's merged list (4,558,940 domains) with `python bench/speed/url_blocklist.py` on a
-    shared 2-core machine: a frozenset of the strings takes 5.8-6.7 s and ~490 MB per worker; this index
-    3.0-4.1 s and 40 MB (RSS +48 MB) and adds 6-8 µs per document (8-14 µs without UT1, 15-22 with). The
-    hash is Python's own str hash (64-bit SipHash, seeded per process): the index is built in the worker that
-    uses it and never pickled. A host that is not listed matches a listed hash with probability
-    4.6e6 / 2^64 = 2.5e-13 per parent domain looked up: about one false drop in 10^12 documents."""
+    """The domains of some UT1 categories as a sorted array of their 64-bit hashes (`domain_hash`), with the
+    category of each. Measured on datatrove's merged list (4,558,940 domains) with `python
+    bench/speed/url_blocklist.py` on a shared 2-core machine: a frozenset of the strings takes 5.8-6.7 s and
+    ~490 MB per worker; this index 40 MB (RSS +64 MB) and adds ~10 µs per document (8 µs without UT1, 17 with). Built once per machine and tarball (3-5 s) and kept in the cache directory (`load_ut1`), so a worker
+    loads it in well under a second instead of hashing 4.6 M lines. A host that is not listed matches a listed
+    hash with probability 4.6e6 / 2^64 = 2.5e-13 per parent domain looked up: about one false drop in 10^12
+    documents."""
 
     hashes: np.ndarray  # int64, sorted, unique
     category: np.ndarray  # uint8 index into `categories`, the first configured category listing the domain
     categories: tuple[str, ...]
 
     def lookup(self, domain: str) -> str | None:
-        h = hash(domain)
+        h = domain_hash(domain)
         i = int(np.searchsorted(self.hashes, h))
         if i < len(self.hashes) and self.hashes[i] == h:
             return self.categories[self.category[i]]
         return None
 
 
+def domain_hash(domain: str) -> int:
+    """A 64-bit hash that is the same in every process (Python's own str hash is seeded per process), so the
+    index can be built once and cached."""
+    return int.from_bytes(hashlib.blake2b(domain.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little",
+                          signed=True)
+
+
 def _ut1_hashes(f) -> np.ndarray:
     # UT1's domains are lowercase ASCII, one a line; the rare other line (an IDN in Unicode, a trailing dot)
     # is normalized as our own list is. Blank and `#` lines are skipped (a host of "." would match a blank one).
     lines = map(str.lower, map(str.strip, io.TextIOWrapper(f, encoding="utf-8", errors="replace")))
-    return np.fromiter((hash(d if d.isascii() and d[-1] != "." and d[0] != "*" else normalize_host(d))
+    return np.fromiter((domain_hash(d if d.isascii() and d[-1] != "." and d[0] != "*" else normalize_host(d))
                         for d in lines if d and d[0] != "#"), dtype=np.int64)
 
 
+_UT1_CACHE_VERSION = 1  # bump when the hash or the normalization changes
+
+
 def load_ut1(path: str, categories: tuple[str, ...]) -> Ut1Index:
+    """The index of `categories` of the tarball at `path`: from the cache directory (`core.models.cache_dir`)
+    when it was built before for this tarball (path, size, mtime) and these categories, else built and cached.
+    A cache that cannot be written (read-only home) only costs the build."""
     check_ut1_categories(list(categories), path)
+    st = os.stat(path)
+    key = hashlib.sha256(json.dumps([_UT1_CACHE_VERSION, os.path.abspath(path), st.st_size, st.st_mtime_ns,
+                                     list(categories)]).encode()).hexdigest()[:20]
+    cached_file = cache_dir() / "ut1" / f"{key}.npz"
+    try:
+        with np.load(cached_file) as z:
+            return Ut1Index(z["hashes"], z["category"], categories)
+    except (OSError, ValueError, KeyError):
+        pass
+    index = _build_ut1(path, categories)
+    try:
+        with atomic_path(cached_file) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, hashes=index.hashes, category=index.category)
+    except OSError:
+        pass
+    return index
+
+
+def _build_ut1(path: str, categories: tuple[str, ...]) -> Ut1Index:
     members = ut1_members(path)
     parts = []
     with tarfile.open(path, "r:*") as tar:

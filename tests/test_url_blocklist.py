@@ -185,3 +185,27 @@ def test_cli_run_counts_drops_per_category_in_summary(tmp_path, categorized):
     assert s["documents_in"] == 6 and s["documents_kept"] == 2
     assert s["documents_dropped"] == {"url_blocklist:ut1_adult": 2, "url_blocklist:ut1_gambling": 1,
                                       "url_blocklist": 1}
+
+
+def test_the_index_is_built_once_per_tarball_and_categories_and_read_back_the_same(tmp_path, categorized, monkeypatch):
+    """Another process (here: a fresh load) reads the cached index instead of hashing the lists again, and the
+    cache follows the tarball and the categories: a tarball rewritten with other domains is indexed again."""
+    import os
+
+    from filters import urls
+
+    monkeypatch.setenv("KO_CURATE_CACHE", str(tmp_path / "cache"))
+    built = urls.load_ut1(str(categorized), ("gambling", "adult"))
+    assert len(list((tmp_path / "cache" / "ut1").glob("*.npz"))) == 1
+    monkeypatch.setattr(urls, "_build_ut1", lambda *a: pytest.fail("the cached index was not used"))
+    again = urls.load_ut1(str(categorized), ("gambling", "adult"))
+    assert (again.hashes == built.hashes).all() and (again.category == built.category).all()
+    assert again.lookup("both-example.com") == "gambling" and again.lookup("toto-safe-playground.com") == "gambling"
+    assert again.lookup("example.com") is None
+    monkeypatch.undo()
+    monkeypatch.setenv("KO_CURATE_CACHE", str(tmp_path / "cache"))
+    assert urls.load_ut1(str(categorized), ("adult",)).lookup("both-example.com") == "adult"  # other categories
+    make_ut1_tarball(categorized, {"adult": ["new-example.com"], "gambling": [], "phishing": []})
+    os.utime(categorized, ns=(1, 1))
+    assert urls.load_ut1(str(categorized), ("adult",)).lookup("new-example.com") == "adult"  # other contents
+    assert len(list((tmp_path / "cache" / "ut1").glob("*.npz"))) == 3

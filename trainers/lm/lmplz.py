@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import RunError
+from core.models import cache_dir
 
 # The sdist version whose sources we build; 0.3.0 is the newest on PyPI (2025) and builds with Boost 1.74.
 KENLM_SDIST = "kenlm==0.3.0"
@@ -50,11 +51,6 @@ INCLUDE_DIRS = ("/usr/include", "/usr/local/include", "/opt/homebrew/include")
 class KenLMBinaries:
     lmplz: Path
     build_binary: Path
-
-
-def cache_dir() -> Path:
-    """Root of ko-curate's cache: $KO_CURATE_CACHE, else ~/.cache/ko-curate."""
-    return Path(os.environ.get("KO_CURATE_CACHE") or Path.home() / ".cache" / "ko-curate")
 
 
 def find_kenlm_bin() -> KenLMBinaries | None:
