@@ -145,10 +145,10 @@ class Ut1Index:
     """The domains of some UT1 categories as a sorted array of their 64-bit hashes (`domain_hash`), with the
     category of each. Measured on datatrove's merged list (4,558,940 domains) with `python
     bench/speed/url_blocklist.py` on a shared 2-core machine: a frozenset of the strings takes 5.8-6.7 s and
-    ~490 MB per worker; this index 40 MB (RSS +64 MB) and adds ~10 µs per document (8 µs without UT1, 17 with). Built once per machine and tarball (3-5 s) and kept in the cache directory (`load_ut1`), so a worker
-    loads it in well under a second instead of hashing 4.6 M lines. A host that is not listed matches a listed
-    hash with probability 4.6e6 / 2^64 = 2.5e-13 per parent domain looked up: about one false drop in 10^12
-    documents."""
+    ~490 MB per worker; this index 40 MB (RSS +64 MB) and adds ~10 µs per document (8 µs without UT1, 17 with).
+    Built once per machine and tarball (6.6 s) and kept in the cache directory (`load_ut1`), so a worker reads
+    it in 0.03 s instead of hashing 4.6 M lines. A host that is not listed matches a listed hash with
+    probability 4.6e6 / 2^64 = 2.5e-13 per parent domain looked up: about one false drop in 10^12 documents."""
 
     hashes: np.ndarray  # int64, sorted, unique
     category: np.ndarray  # uint8 index into `categories`, the first configured category listing the domain
