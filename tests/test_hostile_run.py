@@ -319,3 +319,17 @@ def test_a_changed_word_list_reruns_the_shards(tmp_path):
     words.write_text(words.read_text(encoding="utf-8") + "\n새단어\n", encoding="utf-8")  # same path, new contents
     r = cli("run", str(cfg))
     assert r.returncode == 0 and "resumed" not in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("backend", ["local", "ray"])
+def test_a_model_file_that_does_not_load_is_a_config_error_on_every_backend(tmp_path, backend):
+    """A model that exists (so the config is valid) but cannot be loaded in the worker: exit 2 with one line
+    naming the file, on the local backend and through a Ray task alike (a Ray task's error used to exit 1)."""
+    bad = tmp_path / "lid.bin"
+    bad.write_bytes(b"not a fastText model")
+    cfg = small_config(tmp_path, tmp_path / "run", steps=[{"step": "language_id_v1", "model_path": str(bad)}],
+                       backend=backend, **({"num_cpus": 1} if backend == "ray" else {}))
+    r = cli("run", str(cfg), timeout=300)
+    err = r.stderr.strip().splitlines()
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert "config error" in err[-1] and str(bad) in err[-1] and "cannot be loaded" in err[-1], r.stderr[-2000:]
