@@ -12,6 +12,7 @@ import io
 import json
 import os
 import tarfile
+import zipfile
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, ClassVar
@@ -190,7 +191,7 @@ def load_ut1(path: str, categories: tuple[str, ...]) -> Ut1Index:
     try:
         with np.load(cached_file) as z:
             return Ut1Index(z["hashes"], z["category"], categories)
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # none yet, or damaged: build it again
         pass
     index = _build_ut1(path, categories)
     try:

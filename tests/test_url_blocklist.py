@@ -206,3 +206,15 @@ def test_the_index_is_built_once_per_tarball_and_categories_and_read_back_the_sa
     make_ut1_tarball(categorized, {"adult": ["new-example.com"], "gambling": [], "phishing": []})
     assert urls.load_ut1(str(categorized), ("adult",)).lookup("new-example.com") == "adult"  # other contents
     assert len(list((tmp_path / "cache" / "ut1").glob("*.npz"))) == 3
+
+
+def test_a_damaged_cached_index_is_built_again(tmp_path, categorized, monkeypatch):
+    from filters import urls
+
+    monkeypatch.setenv("KO_CURATE_CACHE", str(tmp_path / "cache"))
+    urls.load_ut1(str(categorized), ("phishing",))
+    (cached,) = (tmp_path / "cache" / "ut1").glob("*.npz")
+    cached.write_bytes(cached.read_bytes()[:40])  # a disk that filled up under another program
+    assert urls.load_ut1(str(categorized), ("phishing",)).lookup("phish-example.net") == "phishing"
+    cached.write_bytes(b"")
+    assert urls.load_ut1(str(categorized), ("phishing",)).lookup("phish-example.net") == "phishing"
