@@ -11,12 +11,9 @@ Steps and their drop reasons (stable snake_case; every threshold is an __init__ 
   fineweb_ko_list_ratio
 Both drop a document without a non-space character as empty_doc.
 
-Defaults come from FineWeb-2's configs/kor_Hang.yml (huggingface/fineweb-2), the Gopher paper (Rae et al. 2021,
-table A1), C4 (Raffel et al. 2020) or our measurement with bench/quality/measure_thresholds.py on ../shared/data:
-kowiki-ref articles, kowiki joined into ~2 KB documents, ko-statutes, nsmc-reviews. Figures beside each default.
-A default that drops must cost at most 1% of each clean register of the recall dev set (data/make_devset.py,
-registers no threshold was fitted on; python bench/quality/devset_recall.py): the checks that cost more and dropped no
-junk another rule kept are off by default, their scores still written where they have a column.
+Where the defaults come from (FineWeb-2's kor_Hang.yml, C4, our measurements) and the recall rule they meet
+(at most 1% of each clean register of the dev set) are as for the Gopher rules: filters/gopher.py's docstring.
+Figures beside each default.
 """
 
 from __future__ import annotations
