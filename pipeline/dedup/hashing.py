@@ -99,14 +99,6 @@ def normalize_for_shingles(text: str) -> str:
     return normalized_codepoints([text]).tobytes().decode("utf-32-le")
 
 
-def _doc_spans(cp: np.ndarray, n_docs: int) -> tuple[np.ndarray, np.ndarray]:
-    seps = np.flatnonzero(cp == 0)
-    starts = np.concatenate(([0], seps + 1))
-    ends = np.concatenate((seps, [len(cp)]))
-    assert len(starts) == n_docs
-    return starts, ends
-
-
 def _poly_windows(values: np.ndarray, n: int) -> np.ndarray:
     """Hash of every window of n consecutive values (uint64), len(values)-n+1 of them."""
     m = len(values) - n + 1
