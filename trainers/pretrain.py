@@ -122,7 +122,10 @@ def train(opts: dict, shards: Path, manifest: dict, out: Path) -> dict | None:
     if world > 1:
         torch.distributed.init_process_group("nccl" if use_cuda else "gloo")
     try:
-        return _train(opts, shards, manifest, out, f"cuda:{local_rank}" if use_cuda else "cpu", rank, world)
+        result = _train(opts, shards, manifest, out, f"cuda:{local_rank}" if use_cuda else "cpu", rank, world)
+        if world > 1:  # leave together: a rank that tears gloo down while rank 0 still writes can abort (SIGABRT)
+            torch.distributed.barrier()
+        return result
     finally:
         if world > 1:
             torch.distributed.destroy_process_group()
