@@ -1,17 +1,17 @@
 """WARC and WET shards (one gzip member per record, as Common Crawl writes them, or uncompressed) as RawRecords.
 
 `read_warc(path, cfg)` is what `pipeline.read.readers.read_shard` calls for the `warc` and `wet` formats. Damaged
-records cost only themselves (see pipeline/read/readers.py); the gzip members are undone here (`_GzipMembers`), not
+records cost only themselves (see pipeline/read/readers.py); the gzip members are undone by `GzipMembers` (gzmembers.py), not
 by warcio, so that a truncated or corrupt member is noticed and skipped.
 """
 
 from __future__ import annotations
 
-import io
-import zlib
 from typing import Iterator
 
 from pipeline.read import feeds
+from pipeline.read.gzmembers import CorruptGzip, GzipMembers, TruncatedInput
+from pipeline.read.warc_fast import parse_member
 from pipeline.read.charset import (PREFILTER_MIN_HANGUL, charset_from_content_type, decode_html, hangul_evidence,
                               sniff_bom, unescape_refs)
 from core.config import InputConfig
@@ -23,7 +23,7 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xm
 
 def read_warc(path: str, cfg: InputConfig) -> Iterator[RawRecord]:
     # gzip is undone here, not by warcio: warcio treats a truncated last member as a clean end of file and
-    # the record in it would vanish uncounted. _GzipMembers raises instead, and it ends the stream warcio sees
+    # the record in it would vanish uncounted. GzipMembers raises instead, and it ends the stream warcio sees
     # at each member's end, so a record with a wrong Content-Length cannot swallow the records after it.
     # zstd is undone by fsspec.
     is_gz = path.lower().endswith(".gz")
@@ -38,10 +38,32 @@ def read_warc_stream(fh, is_gz: bool, path: str, cfg: InputConfig, first: int = 
     """The records of an open WARC stream (`path` names it in errors), numbered from `first`. The caller
     closes `fh`. Raises ShardError when not even the first record can be read, PartialShard when the
     stream ends inside a record."""
-    gz = _GzipMembers(fh) if is_gz else None
+    gz = GzipMembers(fh) if is_gz else None
     n = first
     stream = fh if gz is None else (gz if gz.next_member() else None)
+    cap = cfg.max_payload_bytes + (1 << 16)  # a member read whole for the fast path: payload plus headers
     while stream is not None:
+        if stream is gz and FAST:
+            # A whole member at a time: most are one well-formed record, read without warcio. Any other
+            # (damaged, long, unusual) goes to warcio as the same bytes, then the same error if one stopped
+            # the read, so that it is read, and its damage counted, exactly as before.
+            data, whole, error = gz.read_member(cap)
+            parsed = parse_member(data) if whole else None
+            if parsed is not None:
+                rtype = parsed.rec_type
+                if rtype in ("response", "conversion", "resource"):
+                    h = parsed.headers
+                    rec = RawRecord(index=n, url=scrub_surrogates(h.get("warc-target-uri")))
+                    n += 1
+                    rec.meta["warc_record_id"] = h.get("warc-record-id")
+                    rec.meta["warc_date"] = h.get("warc-date")
+                    payload = parsed.payload if len(parsed.payload) <= cfg.max_payload_bytes else None
+                    ctype = (parsed.http_content_type or "").lower() if parsed.has_http else ""
+                    _classify(rec, rtype, payload, ctype, cfg.prefilter_korean)
+                    yield rec
+                stream = gz if gz.next_member() else None
+                continue
+            stream = _Segment(data, _RaiseOnce(gz, error) if error is not None else gz)
         it = _RecordIterator(stream, check_digests=False)
         if gz is not None:
             # The stream is already decompressed. warcio would try gzip on its first read, and a first read of
@@ -80,7 +102,10 @@ def read_warc_stream(fh, is_gz: bool, path: str, cfg: InputConfig, first: int = 
                 damaged, tail = rec, payload or b""
                 break
             if rec is not None:
-                _classify(rec, record, rtype, payload, cfg.prefilter_korean)
+                ctype = ""
+                if record.http_headers is not None:
+                    ctype = (record.http_headers.get_header("Content-Type") or "").lower()
+                _classify(rec, rtype, payload, ctype, cfg.prefilter_korean)
                 yield rec
         if damage is None:  # this stream ended cleanly: the next gzip member, or the end of the file
             stream = gz if gz is not None and gz.next_member() else None
@@ -118,8 +143,8 @@ def _guarded(it) -> Iterator:
             return
 
 
-def _classify(rec: RawRecord, record, rtype: str, payload: bytes | None, prefilter_korean: bool) -> None:
-    """Set the record's text or HTML, or its drop reason."""
+def _classify(rec: RawRecord, rtype: str, payload: bytes | None, ctype: str, prefilter_korean: bool) -> None:
+    """Set the record's text or HTML, or its drop reason. `ctype`: the HTTP Content-Type, lowercased."""
     if payload is None:
         rec.drop_reason = "read_too_large"
         return
@@ -132,9 +157,6 @@ def _classify(rec: RawRecord, record, rtype: str, payload: bytes | None, prefilt
             return
         rec.text = unescape_refs(payload.decode("utf-8", errors="replace"))
         return
-    ctype = ""
-    if record.http_headers is not None:
-        ctype = (record.http_headers.get_header("Content-Type") or "").lower()
     mime = ctype.split(";")[0].strip()
     # A UTF-16/32 page is full of zero bytes: its byte order mark says it is text, not binary.
     if b"\x00" in payload[:4096] and not sniff_bom(payload):
@@ -162,14 +184,6 @@ def _read_feed(rec: RawRecord, payload: bytes, ctype: str) -> None:
         rec.text = feeds.feed_text(decoded)
     except (ValueError, RuntimeError, RecursionError) as e:  # resiliparse on an item's HTML
         rec.drop_reason, rec.meta["error"] = "read_invalid_feed", f"{type(e).__name__}: {e}"[:300]
-
-
-class TruncatedInput(OSError):
-    """The gzip stream ends inside a member (the file was cut short)."""
-
-
-class CorruptGzip(TruncatedInput):
-    """A gzip member fails to decompress (bad deflate data or CRC); later members may still be intact."""
 
 
 class ContentLengthMismatch(ValueError):
@@ -219,6 +233,20 @@ def _RecordIterator(stream, **kw):  # noqa: N802 - a class built on first use, s
 
 
 _RECORD_ITERATOR = None
+FAST = True  # pipeline/read/warc_fast.py for the usual record; tests turn it off to compare
+
+
+class _RaiseOnce:
+    """`base`, whose next read raises `error` (once): a member's damage, replayed after its bytes."""
+
+    def __init__(self, base, error: BaseException):
+        self.base, self.error = base, error
+
+    def read(self, size: int = -1) -> bytes:
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+        return self.base.read(size)
 _WARC_LINE = b"WARC/1."
 
 
@@ -271,116 +299,6 @@ def _scan_for_record(tail: bytes, it, stream) -> _Segment | None:
         if not chunk:
             return None
         buf, at_line_start = buf[-len(_WARC_LINE) :] + chunk, False
-
-
-_GZIP_MAGIC = b"\x1f\x8b\x08"  # ID1, ID2, CM=deflate: how every gzip member starts (RFC 1952)
-
-
-_GZIP_OUT = 1 << 20  # decompressed bytes held at most: a gzip bomb costs time, never memory
-
-
-class _GzipMembers(io.RawIOBase):
-    """Multi-member gzip reader, one member at a time: reading returns the current member's bytes and then
-    b"" (its end); `next_member()` goes on to the next. A truncated or corrupt stream is reported as
-    TruncatedInput (an OSError) only after every byte before the damage was returned -- never as the EOFError
-    that warcio takes for the normal end of an archive -- so records before the damage are still read and
-    counted. After a CorruptGzip, `resync()` skips to the next member header so that the records after the
-    damage are read too. Output is decompressed at most 1 MiB at a time."""
-
-    def __init__(self, raw):
-        self._raw = raw
-        self._in = b""  # compressed bytes read but not yet decompressed
-        self._d = None  # the current member's decompressor; None at a member's end
-        self._at_head = False  # `_in` starts with the current member's own header
-        self._damaged = False  # a CorruptGzip was raised: `_in` holds the data it was raised on
-        self._resynced = False
-        self._out, self._off = b"", 0  # decompressed bytes not yet returned (at most _GZIP_OUT)
-
-    def readable(self) -> bool:
-        return True
-
-    def _more(self) -> bool:
-        chunk = self._raw.read(1 << 16)
-        if chunk:
-            self._in = self._in + chunk if self._in else chunk
-        return bool(chunk)
-
-    def next_member(self) -> bool:
-        """Start the next member; False at the end of the input."""
-        if self._damaged:
-            raise RuntimeError("next_member() after a CorruptGzip without resync()")
-        self._resynced = False
-        while not self._in:
-            if not self._more():
-                return False
-        self._d, self._at_head = zlib.decompressobj(16 + zlib.MAX_WBITS), True
-        return True
-
-    def readinto(self, b) -> int:
-        if self._off < len(self._out):
-            n = min(len(b), len(self._out) - self._off)
-            b[:n] = self._out[self._off : self._off + n]
-            self._off += n
-            return n
-        d = self._d
-        if d is None or not len(b):
-            return 0
-        while True:
-            if not self._in and not self._more():
-                self._d = None
-                raise TruncatedInput("truncated gzip: the last member ends before its end marker")
-            try:
-                out = d.decompress(self._in, _GZIP_OUT)
-            except zlib.error as e:
-                self._d, self._damaged = None, True
-                raise CorruptGzip(f"corrupt gzip data: {e}") from None
-            self._at_head = False
-            if d.eof:
-                self._in, self._d = d.unused_data, None
-            else:
-                self._in = d.unconsumed_tail
-            if out:
-                self._out, self._off = out, 0
-                return self.readinto(b)
-            if self._d is None:
-                return 0
-
-    def resync(self) -> bool:
-        """After a CorruptGzip: position at the next member header from which data decompresses (then call
-        `next_member()`). False at the end of input, and after a plain truncation, which has nothing after
-        it. True again if called twice."""
-        if self._resynced:
-            return True
-        if not self._damaged:
-            return False
-        self._damaged = False
-        data, start = self._in, (1 if self._at_head else 0)
-        while True:
-            i = data.find(_GZIP_MAGIC, start)
-            if i < 0:
-                chunk = self._raw.read(1 << 16)
-                if not chunk:
-                    self._in = b""
-                    return False
-                # Keep two bytes: a header split across the chunk boundary is still found.
-                data, start = data[-2:] + chunk, 0
-                continue
-            if len(data) - i < 64:  # too few bytes to try: read on first
-                chunk = self._raw.read(1 << 16)
-                if chunk:
-                    data += chunk
-                    continue
-            try:  # three bytes that only look like a header, inside the damaged data, fail at once
-                zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data[i:], 64)
-            except zlib.error:
-                start = i + 1
-                continue
-            self._in, self._resynced = data[i:], True
-            return True
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
 
 
 def _read_limited(stream, limit: int) -> bytes | None:
