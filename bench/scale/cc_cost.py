@@ -9,9 +9,9 @@ and every property of the snapshot is an option with its source. `--measure` re-
 here (bench/scale/prefilter.py's corpus, ~10 minutes) instead of taking the README's figures.
 
 Per-record CPU (one core, milliseconds):
-  foreign page, whole file, pre-filter off   1.40   bench/scale/prefilter.py --records 100000 (1.77 at 30000)
-  foreign page, whole file, pre-filter on    0.262  bench/scale/prefilter.py --records 100000 (0.28 at 30000)
-  Korean page, extract → steps → dedup       2.1    bench/compare/vs_fineweb2.py (464-501 docs/s per core, 3,000
+  foreign page, whole file, pre-filter off   1.42   bench/scale/prefilter.py --records 100000 (1.43 at 30000)
+  foreign page, whole file, pre-filter on    0.19   bench/scale/prefilter.py --records 100000 (0.18 at 30000)
+  Korean page, extract → steps → dedup       2.1    bench/compare/vs_fineweb2.py (464-514 docs/s per core, 3,000
                                                     pages, every step of ko-web.yaml and dedup)
 The foreign-page costs were measured on 33 KB pages (the bench corpus); they are mostly decompression and a byte
 scan, so they are scaled to the snapshot's page size: its compressed bytes per page times `--gzip-ratio`.
@@ -54,8 +54,8 @@ def main() -> None:
     ap.add_argument("--korean-share", type=float, default=0.01)
     ap.add_argument("--kept-share", type=float, default=0.59,
                     help="Korean pages kept after every step and dedup (the bundled sample: 237 of 400)")
-    ap.add_argument("--foreign-ms-off", type=float, default=1.40)
-    ap.add_argument("--foreign-ms-on", type=float, default=0.262)
+    ap.add_argument("--foreign-ms-off", type=float, default=1.42)
+    ap.add_argument("--foreign-ms-on", type=float, default=0.19)
     ap.add_argument("--korean-ms", type=float, default=2.1)
     ap.add_argument("--gzip-ratio", type=float, default=4.0, help="uncompressed / gzip-compressed WARC bytes")
     ap.add_argument("--bench-page-kb", type=float, default=33.0, help="page size the foreign costs were measured on")
