@@ -36,9 +36,9 @@ from tokenizer.external import ExternalTokenizer
 SPLITS = ("train", "val")
 # Rows per Arrow record batch: 1024 rows of 513 uint16 tokens is ~1 MB, small enough to bound task memory.
 ROWS_PER_BATCH = 1024
-# Documents encoded per call: their token lists (~30 bytes a token as Python ints) then still sit in the CPU
-# cache when they are converted and freed. 256 against 1000: 172 against 185 ns a token on Korean Wikipedia
-# with SentencePiece (bench/speed/tokenize_external.py).
+# Documents encoded per call: where the ids come as Python ints (~30 bytes a token), they then still sit in the
+# CPU cache when they are converted and freed. 256 against 1000: 172 against 185 ns a token on Korean Wikipedia
+# with SentencePiece's int lists (bench/speed/tokenize_external.py).
 ENCODE_ROWS = 256
 
 
@@ -62,15 +62,42 @@ def _load_hf(path: str):
 
 
 def load_tokenizer(kind: str, path: str, sha256: str = ""):
-    """(encode(texts) -> list of id lists, vocabulary size) of the tokenizer file, cached per worker."""
+    """(encode(texts) -> a list of int lists or int32 arrays, vocabulary size) of the tokenizer file, cached per
+    worker."""
     # The hash is part of the cache key: a tokenizer retrained at the same path must not hit a stale cache entry
     # in a reused worker process.
     if kind == "sentencepiece":
         sp = cached(f"sentencepiece {sha256}", path, _load_sp)
-        # One thread: the executor gives each task one CPU.
-        return (lambda texts: sp.encode(texts, out_type=int, num_threads=1)), sp.get_piece_size()
+        # One thread: the executor gives each task one CPU. sentencepiece >= 0.2.1 hands out ids as int32
+        # arrays: no Python int is made per token, then read back (~15 ns a token, a tenth of the encode).
+        out_type = "numpy" if sp_gives_arrays(sp) else int
+        return (lambda texts: sp.encode(texts, out_type=out_type, num_threads=1)), sp.get_piece_size()
     tok = cached(f"tokenizer.json {sha256}", path, _load_hf)
     return tok.encode, tok.vocab_size
+
+
+def sp_gives_arrays(sp) -> bool:
+    try:
+        return isinstance(sp.encode([b"a"], out_type="numpy", num_threads=1)[0], np.ndarray)
+    except (ValueError, TypeError):  # sentencepiece 0.2.0: no such return type
+        return False
+
+
+def document_tokens(toks, dtype, bos_id: int | None, eos_id: int) -> np.ndarray:
+    """One document's ids with its BOS (if any) and EOS, as one array of the shards' dtype."""
+    if isinstance(toks, np.ndarray):
+        head = 0 if bos_id is None else 1
+        doc = np.empty(len(toks) + head + 1, dtype)
+        if head:
+            doc[0] = bos_id
+        doc[head:-1] = toks
+        doc[-1] = eos_id
+        return doc
+    if bos_id is not None:
+        toks.insert(0, bos_id)
+    toks.append(eos_id)
+    # From a Python list: np.fromiter, ~15 ns a token (np.asarray 18; struct.pack and array.array no faster).
+    return np.fromiter(toks, dtype, len(toks))
 
 
 class Packer:
@@ -143,15 +170,11 @@ def encode_shard(doc_path: str, tokenizer_path: str, out_dir: str, index: int, s
             for doc_id, toks in zip(ids, encode(texts[start : start + ENCODE_ROWS])):
                 key = doc_id if doc_id is not None else f"{os.path.basename(doc_path)}/{row}"
                 row += 1
-                if not toks:
+                if not len(toks):
                     continue
                 split = "val" if unit_hash(seed, "split", key) < val_fraction else "train"
-                if bos_id is not None:
-                    toks.insert(0, bos_id)
-                toks.append(eos_id)
-                # One conversion from the Python list for both formats: ~15 ns a token, a tenth of a
-                # SentencePiece encode (np.fromiter; np.asarray 18, struct.pack and array.array no faster).
-                doc = np.fromiter(toks, dtype, len(toks))
+                # One array for both formats.
+                doc = document_tokens(toks, dtype, bos_id, eos_id)
                 if packers:
                     packers[split].add(doc)
                 if parts:

@@ -7,7 +7,7 @@ a SentencePiece .model; repeatable), else two built here on the same text: a byt
 same documents, --repeat rounds, on one core:
   - raw encode: `Tokenizer.encode(text, add_special_tokens=False)` per document, `encode_batch` and
     `encode_batch_fast` with TOKENIZERS_PARALLELISM=false, or `SentencePieceProcessor.encode(texts,
-    num_threads=1)`;
+    num_threads=1)` with int lists and (sentencepiece >= 0.2.1) with int32 arrays, `out_type="numpy"`;
   - the stage's task `tokenizer.pack.encode_shard` (read Parquet, encode, EOS, split, pack, write Arrow), and
     with formats [arrow, megatron];
 and prints the median tokens/s of each and the stage's share of the fastest raw encode (the median over rounds
@@ -36,7 +36,7 @@ import pyarrow.parquet as pq  # noqa: E402
 
 from bench.harness import ROOT, cpu_seconds, jsonl_records  # noqa: E402
 from tokenizer import external  # noqa: E402
-from tokenizer.pack import encode_shard  # noqa: E402
+from tokenizer.pack import sp_gives_arrays, encode_shard  # noqa: E402
 
 GOAL = 0.90  # the stage keeps at least this share of the tokenizer's own encode speed
 
@@ -105,6 +105,9 @@ def bench_one(path: Path, rows: list[dict], tmp: Path, repeat: int) -> None:
         raws["encode_batch_fast"] = lambda: sum(len(e.ids) for e in hf.encode_batch_fast(texts, add_special_tokens=False))
     else:
         raws["encode(num_threads=1)"] = lambda: sum(len(i) for i in tok.sp.encode(texts, out_type=int, num_threads=1))
+        if sp_gives_arrays(tok.sp):  # ids as int32 arrays (sentencepiece >= 0.2.1): what the stage uses
+            raws["encode(out_type=numpy)"] = lambda: sum(
+                len(i) for i in tok.sp.encode(texts, out_type="numpy", num_threads=1))
     pq.write_table(pa.Table.from_pylist(rows), tmp / "docs.parquet")
     eos, _ = external.special_id(str(path), None, "eos_token", required=True)
     stages = {}
