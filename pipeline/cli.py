@@ -7,6 +7,7 @@
     pipeline tokenizer train ...
     pipeline train --shards DIR
     pipeline report RUN_DIR
+    pipeline clean RUN_DIR [--dry-run]    (delete the work files a run's user never reads)
 
 Subcommands other than run/validate live in their own modules, which provide `add_arguments(parser)` and
 `main(args) -> int`; they are imported only when used.
@@ -31,6 +32,7 @@ SUBCOMMANDS = [
     (("train",), "trainers.pretrain", "add_arguments", "main", "train a small GPT on tokenized shards"),
     (("report",), "pipeline.report", "add_arguments", "main", "write RUN_DIR/report.html and report.json"),
     (("audit",), "pipeline.report.audit", "add_arguments", "main", "what each drop rule costs, on labelled documents"),
+    (("clean",), "pipeline.clean", "add_arguments", "main", "delete a run's work files (extracted/, dedup signatures) to free disk"),
     (("ablate",), "trainers.ablate", "add_arguments", "main", "train one small GPT per run and compare them on held-out text"),
 ]
 
