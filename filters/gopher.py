@@ -158,12 +158,17 @@ class GopherQualityKo(BaseFilter):
     (서울의, 있었다) never are."""
 
     name = "🥇 Gopher quality (ko)"
+    # word_eojeol_count: Gopher's "non-symbol words", eojeol holding a letter or digit (ko_signals_v1's
+    # eojeol_count counts every whitespace-separated eojeol): what min_eojeol and max_eojeol decide on.
     columns: ClassVar[dict[str, type]] = {
+        "word_eojeol_count": int,
         "avg_eojeol_len": float,
         "letter_eojeol_ratio": float,
         "stop_word_types": int,
     }
     decisions: ClassVar[tuple[Decision, ...]] = (
+        Decision("min_eojeol", "word_eojeol_count", "min", "gopher_ko_short_doc"),
+        Decision("max_eojeol", "word_eojeol_count", "max", "gopher_ko_long_doc"),
         Decision("min_avg_eojeol_len", "avg_eojeol_len", "min", "gopher_ko_short_eojeol"),
         Decision("max_avg_eojeol_len", "avg_eojeol_len", "max", "gopher_ko_long_eojeol"),
         Decision("min_letter_eojeol_ratio", "letter_eojeol_ratio", "min", "gopher_ko_few_letter_eojeol"),
@@ -231,7 +236,8 @@ class GopherQualityKo(BaseFilter):
         avg_len = sum(map(len, word_eojeol)) / n if n else 0.0
         letter_ratio = sum(1 for w in ws if _HAS_LETTER.search(w)) / len(ws)
         stop_types = len(set(self._stop_word_at_eojeol_end.findall(text)))
-        doc.metadata.update(avg_eojeol_len=avg_len, letter_eojeol_ratio=letter_ratio, stop_word_types=stop_types)
+        doc.metadata.update(word_eojeol_count=n, avg_eojeol_len=avg_len, letter_eojeol_ratio=letter_ratio,
+                            stop_word_types=stop_types)
 
         if self.min_eojeol is not None and n < self.min_eojeol:
             return False, "gopher_ko_short_doc"
