@@ -69,6 +69,9 @@ class Stage:
     outputs: ClassVar[tuple[str, ...]] = ()
     per_shard: ClassVar[bool] = False     # resumes shard by shard (each shard has its own marker)
     reads_summary: ClassVar[bool] = False  # summary.json is written before it runs
+    # How summary.json takes its figures (pipeline/summary.py): "documents", every document's fate (the top of
+    # the summary); "stage", under `stages`, with the documents it drops; "none", counted by another stage.
+    accounts: ClassVar[str] = "stage"
 
     def enabled(self, job: JobConfig) -> bool:
         return getattr(job, self.name, None) is not None
@@ -83,6 +86,7 @@ class Stage:
 
 class Extract(Stage):
     name, outputs, per_shard = "extract", ("extracted",), True
+    accounts = "none"  # its records are counted by the steps, which replay them
 
     def enabled(self, job):
         return True
@@ -102,7 +106,7 @@ class LineDedup(Stage):
 
 
 class Steps(Stage):
-    name, upstream, per_shard = "steps", ("extract", "line_dedup"), True
+    name, upstream, per_shard, accounts = "steps", ("extract", "line_dedup"), True, "documents"
     outputs = (FILTERED_DIR, "rejected/[0-9]*.parquet", "stats")
 
     def enabled(self, job):
@@ -152,7 +156,7 @@ class Tokenize(Stage):
 
 
 class Report(Stage):
-    name, outputs, reads_summary = "report", ("report.html", "report.json"), True
+    name, outputs, reads_summary, accounts = "report", ("report.html", "report.json"), True, "none"
     upstream = ("steps", "dedup", "mix", "tokenize")
 
     def run(self, ctx):
@@ -176,9 +180,10 @@ def remove_outputs(run_dir: Path, stage: Stage) -> None:
             shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.unlink(p)
 
 
-def run_stages(ctx: Context, on_result: Callable[[str, dict, float], None], write_summary: Callable[[], None]) -> None:
-    """Every stage in order, each by the resume rule above. `on_result(name, figures, seconds)` after each (the
-    runner's accounting); `write_summary()` before a stage that reads summary.json (the report)."""
+def run_stages(ctx: Context, on_result: Callable[[str, str, dict, float], None],
+               write_summary: Callable[[], None]) -> None:
+    """Every stage in order, each by the resume rule above. `on_result(name, accounts, figures, seconds)` after
+    each (the runner's accounting); `write_summary()` before a stage that reads summary.json (the report)."""
     output_ids: dict[str, str] = {}
     for stage in STAGES:
         if not stage.enabled(ctx.job):
@@ -195,7 +200,7 @@ def run_stages(ctx: Context, on_result: Callable[[str, dict, float], None], writ
             figures, output_ids[stage.name] = run_stage(stage, ctx, fingerprint)
         except OSError as e:  # a failed write (disk full, permissions): the stage's outputs are incomplete
             raise RunError(f"stage {stage.name}: {type(e).__name__}: {e}") from e
-        on_result(stage.name, figures, time.time() - t)
+        on_result(stage.name, stage.accounts, figures, time.time() - t)
         ctx.sync()
 
 

@@ -106,11 +106,12 @@ class Summary:
         self.stage_seconds: dict[str, float] = {}
         self.final: dict = {}
 
-    def add(self, name: str, figures: dict, seconds: float) -> None:
+    def add(self, name: str, accounts: str, figures: dict, seconds: float) -> None:
+        """A stage's figures, taken as it declares (`Stage.accounts` in pipeline/stages.py)."""
         self.stage_seconds[name] = round(seconds, 3)
-        if name == "steps":  # every shard's figures, merged: the top of the summary
+        if accounts == "documents":  # every shard's figures, merged: the top of the summary
             self.summary.update(figures, shards_total=self.shards_total)
-        elif name in ("extract", "report") or not figures:  # extract: counted by the steps that replay it
+        elif accounts == "none" or not figures:
             return
         else:
             self.summary["stages"][name] = figures
