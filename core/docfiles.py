@@ -21,6 +21,11 @@ import pyarrow.parquet as pq
 from core.errors import RunError
 from core.text import nfc
 
+# Every document file a run writes (filtered/, documents/, rejected/, mix/). zstd against pyarrow's default
+# snappy on 5,000 kowiki articles: 7.7 against 10.5 MB, and the text column reads in 5.6 against 9.5 ns a
+# token (reading is most of what the tokenize stage adds to its tokenizer's encode).
+PARQUET_COMPRESSION = "zstd"
+
 
 def iter_text_batches(path: str, text_key: str = "text", id_key: str = "id", batch_rows: int = 1000,
                       utf8: bool = False) -> Iterator[tuple[list, list[str | None]]]:

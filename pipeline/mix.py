@@ -46,7 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from core.atomic import atomic_path, write_json
-from core.docfiles import iter_document_batches, iter_text_batches, unit_hash
+from core.docfiles import PARQUET_COMPRESSION, iter_document_batches, iter_text_batches, unit_hash
 from core.errors import ConfigError, RunError
 from core.config import check_against_job
 from core.sections import RUN_PLACEHOLDERS
@@ -188,7 +188,7 @@ def mix_file(source: str, path: str, text_key: str, id_key: str, factor: float, 
     size_key = rehydrate["column"] if rehydrate is not None else None
     buckets = [{"documents": 0, "copies": 0} for _ in rehydrate["names"]] if rehydrate is not None else None
     row = 0
-    with atomic_path(out_path) as tmp, pq.ParquetWriter(tmp, MIX_SCHEMA) as writer:
+    with atomic_path(out_path) as tmp, pq.ParquetWriter(tmp, MIX_SCHEMA, compression=PARQUET_COMPRESSION) as writer:
         for texts, ids, sizes in iter_document_batches(path, text_key, id_key, batch_rows, size_key):
             out_ids, out_texts, out_rep = [], [], []
             copies = []

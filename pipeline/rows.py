@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from datatrove.data import Document
 
 from core.atomic import atomic_path
+from core.docfiles import PARQUET_COMPRESSION
 
 _PA_TYPES = {float: pa.float64(), int: pa.int64(), str: pa.string(), bool: pa.bool_()}
 
@@ -31,7 +32,7 @@ class TableWriter:
         self.path, self.schema, self.row_group_size = path, schema, row_group_size
         self._ctx = atomic_path(path)
         self._tmp = self._ctx.__enter__()
-        self._writer = pq.ParquetWriter(self._tmp, schema, compression="zstd")
+        self._writer = pq.ParquetWriter(self._tmp, schema, compression=PARQUET_COMPRESSION)
         self._rows: list[dict] = []
         self.count = 0
 

@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from core.atomic import atomic_path, read_json, write_json
+from core.docfiles import PARQUET_COMPRESSION
 from pipeline.dedup.signatures import SIZE_COLUMN, input_sizes
 
 STEP_NAME = "dedup"
@@ -87,7 +88,7 @@ def rewrite_shard(
     rej_tmp = rej_path.with_name(f"{rej_path.name}.tmp-{os.getpid()}")
     rej_path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(kept_path) as kept_tmp:
-        kept_writer = pq.ParquetWriter(kept_tmp, out_schema)
+        kept_writer = pq.ParquetWriter(kept_tmp, out_schema, compression=PARQUET_COMPRESSION)
         for batch in pf.iter_batches(batch_size=row_group_size):
             n = batch.num_rows
             rows = np.arange(row0, row0 + n)
@@ -116,7 +117,7 @@ def rewrite_shard(
                 reasons = drop_reason[pos].tolist()
                 rej = _rejected_batch(batch.filter(pa.array(is_dropped)), reasons, drop_kept[pos].tolist(), snippet_chars)
                 if rej_writer is None:
-                    rej_writer = pq.ParquetWriter(rej_tmp, rej.schema)
+                    rej_writer = pq.ParquetWriter(rej_tmp, rej.schema, compression=PARQUET_COMPRESSION)
                 rej_writer.write_table(rej, row_group_size=row_group_size)
                 for reason in reasons:
                     counts[reason] += 1
