@@ -19,6 +19,7 @@ from core.errors import ShardError
 from pipeline.read.records import PartialShard, RawRecord, open_shard, scrub_surrogates
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml")
+_DOCUMENT_TYPES = ("response", "conversion", "resource")  # the WARC record types that are documents
 
 
 def read_warc(path: str, cfg: InputConfig) -> Iterator[RawRecord]:
@@ -51,12 +52,9 @@ def read_warc_stream(fh, is_gz: bool, path: str, cfg: InputConfig, first: int = 
             parsed = parse_member(data) if whole else None
             if parsed is not None:
                 rtype = parsed.rec_type
-                if rtype in ("response", "conversion", "resource"):
-                    h = parsed.headers
-                    rec = RawRecord(index=n, url=scrub_surrogates(h.get("warc-target-uri")))
+                if rtype in _DOCUMENT_TYPES:
+                    rec = _document(n, parsed.headers.get)
                     n += 1
-                    rec.meta["warc_record_id"] = h.get("warc-record-id")
-                    rec.meta["warc_date"] = h.get("warc-date")
                     payload = parsed.payload if len(parsed.payload) <= cfg.max_payload_bytes else None
                     ctype = (parsed.http_content_type or "").lower() if parsed.has_http else ""
                     _classify(rec, rtype, payload, ctype, cfg.prefilter_korean)
@@ -80,13 +78,11 @@ def read_warc_stream(fh, is_gz: bool, path: str, cfg: InputConfig, first: int = 
                 n += 1
                 break
             rtype = record.rec_type
-            is_doc = rtype in ("response", "conversion", "resource")
+            is_doc = rtype in _DOCUMENT_TYPES
             rec = None
             if is_doc:
-                rec = RawRecord(index=n, url=scrub_surrogates(record.rec_headers.get_header("WARC-Target-URI")))
+                rec = _document(n, record.rec_headers.get_header)  # warcio's lookup ignores case
                 n += 1
-                rec.meta["warc_record_id"] = record.rec_headers.get_header("WARC-Record-ID")
-                rec.meta["warc_date"] = record.rec_headers.get_header("WARC-Date")
             try:
                 payload = _read_limited(record.content_stream(), cfg.max_payload_bytes) if is_doc else None
                 it.read_to_end()  # the blank lines after the record: a wrong Content-Length shows here
@@ -129,6 +125,14 @@ def read_warc_stream(fh, is_gz: bool, path: str, cfg: InputConfig, first: int = 
             yield damaged
         if stream is None and (isinstance(damage, TruncatedInput) or getattr(damage, "truncated", False)):
             raise PartialShard(f"{path}: stopped after {n} records: {type(damage).__name__}: {damage}", n) from None
+
+
+def _document(index: int, header) -> RawRecord:
+    """A document record from its WARC headers; `header(lowercased name)` gives a header's value or None."""
+    rec = RawRecord(index=index, url=scrub_surrogates(header("warc-target-uri")))
+    rec.meta["warc_record_id"] = header("warc-record-id")
+    rec.meta["warc_date"] = header("warc-date")
+    return rec
 
 
 def _guarded(it) -> Iterator:
@@ -247,6 +251,8 @@ class _RaiseOnce:
             error, self.error = self.error, None
             raise error
         return self.base.read(size)
+
+
 _WARC_LINE = b"WARC/1."
 
 
