@@ -36,7 +36,7 @@ from tokenizer.external import ExternalTokenizer
 SPLITS = ("train", "val")
 # Rows per Arrow record batch: 1024 rows of 513 uint16 tokens is ~1 MB, small enough to bound task memory.
 ROWS_PER_BATCH = 1024
-# Documents encoded per call: where the ids come as Python ints (~30 bytes a token), they then still sit in the
+# Documents read and encoded per call (at most): where the ids come as Python ints (~30 bytes a token), they then still sit in the
 # CPU cache when they are converted and freed. 256 against 1000: 172 against 185 ns a token on Korean Wikipedia
 # with SentencePiece's int lists (bench/speed/tokenize_external.py).
 ENCODE_ROWS = 256
@@ -51,9 +51,11 @@ def shard_schema(seq_len: int, vocab_size: int) -> pa.Schema:
 
 
 def _load_sp(path: str):
+    """The processor, and how it hands out ids: int32 arrays where it can (`sp_gives_arrays`), else int lists."""
     import sentencepiece as spm
 
-    return spm.SentencePieceProcessor(model_file=path)
+    sp = spm.SentencePieceProcessor(model_file=path)
+    return sp, ("numpy" if sp_gives_arrays(sp) else int)
 
 
 def _load_hf(path: str):
@@ -67,16 +69,16 @@ def load_tokenizer(kind: str, path: str, sha256: str = ""):
     # The hash is part of the cache key: a tokenizer retrained at the same path must not hit a stale cache entry
     # in a reused worker process.
     if kind == "sentencepiece":
-        sp = cached(f"sentencepiece {sha256}", path, _load_sp)
         # One thread: the executor gives each task one CPU. sentencepiece >= 0.2.1 hands out ids as int32
         # arrays: no Python int is made per token, then read back (~15 ns a token, a tenth of the encode).
-        out_type = "numpy" if sp_gives_arrays(sp) else int
+        sp, out_type = cached(f"sentencepiece {sha256}", path, _load_sp)
         return (lambda texts: sp.encode(texts, out_type=out_type, num_threads=1)), sp.get_piece_size()
     tok = cached(f"tokenizer.json {sha256}", path, _load_hf)
     return tok.encode, tok.vocab_size
 
 
 def sp_gives_arrays(sp) -> bool:
+    """Whether this sentencepiece can encode into int32 arrays (`out_type="numpy"`, 0.2.1 and later)."""
     try:
         return isinstance(sp.encode([b"a"], out_type="numpy", num_threads=1)[0], np.ndarray)
     except (ValueError, TypeError):  # sentencepiece 0.2.0: no such return type
@@ -164,21 +166,20 @@ def encode_shard(doc_path: str, tokenizer_path: str, out_dir: str, index: int, s
         dtype = packers["train"].dtype
     row = 0
     # SentencePiece takes UTF-8 bytes as they are: Parquet texts are then read without decoding them
-    for texts, batch_ids in iter_text_batches(doc_path, batch_rows=batch_rows, utf8=tokenizer_kind == "sentencepiece"):
-        for start in range(0, len(texts), ENCODE_ROWS):
-            ids = batch_ids[start : start + ENCODE_ROWS]
-            for doc_id, toks in zip(ids, encode(texts[start : start + ENCODE_ROWS])):
-                key = doc_id if doc_id is not None else f"{os.path.basename(doc_path)}/{row}"
-                row += 1
-                if not len(toks):
-                    continue
-                split = "val" if unit_hash(seed, "split", key) < val_fraction else "train"
-                # One array for both formats.
-                doc = document_tokens(toks, dtype, bos_id, eos_id)
-                if packers:
-                    packers[split].add(doc)
-                if parts:
-                    parts[split].add(doc)
+    for texts, ids in iter_text_batches(doc_path, batch_rows=min(batch_rows, ENCODE_ROWS),
+                                        utf8=tokenizer_kind == "sentencepiece"):
+        for doc_id, toks in zip(ids, encode(texts)):
+            key = doc_id if doc_id is not None else f"{os.path.basename(doc_path)}/{row}"
+            row += 1
+            if not len(toks):
+                continue
+            split = "val" if unit_hash(seed, "split", key) < val_fraction else "train"
+            # One array for both formats.
+            doc = document_tokens(toks, dtype, bos_id, eos_id)
+            if packers:
+                packers[split].add(doc)
+            if parts:
+                parts[split].add(doc)
     out = {s: packers[s].close() for s in packers}
     if parts:
         out["megatron"] = {s: parts[s].close() for s in SPLITS}
