@@ -46,11 +46,12 @@ def size_of(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink())
 
 
-def clean(run_dir: Path, dry_run: bool = False, log=print) -> int:
+def clean(run_dir: str | Path, dry_run: bool = False, log=print) -> int:
     """Delete the work files of `run_dir` (see the module docstring); returns the bytes freed (or that would be)."""
-    if "://" in str(run_dir):
+    if "://" in str(run_dir):  # checked on the string: Path("s3://b/run") would read "s3:/b/run"
         raise ConfigError(f"{run_dir}: a run directory in object storage holds no work files; clean the local "
                           "directory the run staged its files in")
+    run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise ConfigError(f"{run_dir}: no such run directory")
     if not (run_dir / MARKER).exists():
@@ -81,5 +82,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    clean(Path(args.run_dir), dry_run=args.dry_run)
+    clean(args.run_dir, dry_run=args.dry_run)
     return 0

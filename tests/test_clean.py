@@ -86,6 +86,8 @@ def test_clean_refuses_what_is_not_a_run_directory_or_is_in_use(tmp_path):
     assert (mine / "extracted" / "keep.jpg").exists()
     r = cli(str(tmp_path / "missing"))
     assert r.returncode == 2 and "no such run directory" in r.stderr
+    r = cli("s3://bucket/runs/x")
+    assert r.returncode == 2 and "object storage holds no work files" in r.stderr
     busy = tmp_path / "busy"
     (busy / "extracted").mkdir(parents=True)
     (busy / ".ko-curate-run").write_text("")
