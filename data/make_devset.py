@@ -69,7 +69,7 @@ import make_sample  # noqa: E402 - the sample's WARC writer and legacy-charset v
 import sample_pages as pages  # noqa: E402
 import sample_text as st  # noqa: E402
 
-from pipeline import quality_data  # noqa: E402 - the classifier's recipe, rerun to know what it saw
+from trainers import quality_data  # noqa: E402 - the classifier's recipe, rerun to know what it saw
 from trainers.lm.build import is_heldout  # noqa: E402
 from trainers.quality import split_of  # noqa: E402
 from core.text import nfc  # noqa: E402
@@ -92,16 +92,6 @@ def read_jsonl(path: Path):
 
 def _lines(text: str) -> list[str]:
     return [p.strip() for p in text.split("\n") if p.strip()]
-
-
-def _cut_lines(lines: list[str], max_chars: int) -> list[str]:
-    out, size = [], 0
-    for p in lines:
-        if out and size + len(p) > max_chars:
-            break
-        out.append(p[:max_chars])
-        size += len(p) + 1
-    return out
 
 
 def classifier_seen(shared: Path) -> tuple[set[str], set[str], set[str]]:
@@ -157,7 +147,7 @@ def wiki_docs(shared: Path, classifier_wiki: set[str]) -> list[dict]:
         lines = _lines(d["text"])
         if len(lines) >= 2 and sum(map(len, lines)) >= 200:
             out.append({"id": d["id"], "register": "wiki_heldout", "title": d["title"],
-                        "lines": _cut_lines(lines, WIKI_MAX_CHARS), "source": "kowiki-ref"})
+                        "lines": quality_data.cut_lines(lines, WIKI_MAX_CHARS), "source": "kowiki-ref"})
     return out
 
 
@@ -170,10 +160,10 @@ def statute_docs(shared: Path) -> list[dict]:
         lines = _lines(d["text"])
         last_seen = -1  # the classifier's pieces: _cut(lines[k:], 1500) for k = 0, 15, 30, 45
         for k in range(0, min(len(lines), 60), 15):
-            last_seen = max(last_seen, k + len(_cut_lines(lines[k:], quality_data.MAX_DOC_CHARS)) - 1)
+            last_seen = max(last_seen, k + len(quality_data.cut_lines(lines[k:], quality_data.MAX_DOC_CHARS)) - 1)
         rest = lines[last_seen + 1:]
         for part in range(2):
-            piece = _cut_lines(rest, STATUTE_MAX_CHARS)
+            piece = quality_data.cut_lines(rest, STATUTE_MAX_CHARS)
             rest = rest[len(piece):]
             if sum(map(len, piece)) >= 200 and len(piece) >= 2:
                 out.append({"id": f"statute:{d['path']}#tail{part}", "register": "statute_tail",
@@ -318,9 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fixture", type=Path, default=None,
                     help="write the small test slice (a few pages per register) here instead")
     args = ap.parse_args(argv)
-    if not (args.shared / "kowiki-ref.jsonl.gz").is_file():
-        print(f"no {args.shared}/kowiki-ref.jsonl.gz: the dev set is built from ../shared/data; nothing written")
-        return 0
+    make_sample.require_reference(args.shared, "make_devset.py", "kowiki-ref.jsonl.gz", "ko-statutes.jsonl.gz",
+                                  "nsmc-reviews.jsonl.gz", "ko-registers-dev.jsonl.gz")
     out = args.fixture or args.out
     all_pages = build(args.shared, args.seed, FIXTURE_COUNTS if args.fixture else FULL_COUNTS)
     write(out, all_pages, args.seed)

@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import make_devset  # noqa: E402 - the dev set's own recipe, rerun to know what it uses
 
-from pipeline import quality_data  # noqa: E402
+from trainers import quality_data  # noqa: E402
 from trainers.lm.build import is_heldout  # noqa: E402
 from core.text import nfc  # noqa: E402
 
@@ -83,7 +83,7 @@ def wiki_docs(shared: Path) -> list[dict]:
             continue
         lines = make_devset._lines(nfc(d["text"]))
         if len(lines) >= 2 and sum(map(len, lines)) >= 200:
-            text = "\n".join(make_devset._cut_lines(lines, make_devset.WIKI_MAX_CHARS))
+            text = "\n".join(quality_data.cut_lines(lines, make_devset.WIKI_MAX_CHARS))
             out.append({"id": doc_id, "text": text, "source": "kowiki-ref"})
     return out
 
@@ -98,11 +98,11 @@ def statute_docs(shared: Path) -> list[dict]:
         lines = make_devset._lines(nfc(d["text"]))
         last_seen = -1  # make_devset.statute_docs' own walk: the classifier's pieces from lines 0, 15, 30, 45
         for k in range(0, min(len(lines), 60), 15):
-            last_seen = max(last_seen, k + len(make_devset._cut_lines(lines[k:], quality_data.MAX_DOC_CHARS)) - 1)
+            last_seen = max(last_seen, k + len(quality_data.cut_lines(lines[k:], quality_data.MAX_DOC_CHARS)) - 1)
         rest = lines[last_seen + 1:]
         for _ in range(2):  # the dev set's two tail pieces, whether or not it kept them
-            rest = rest[len(make_devset._cut_lines(rest, make_devset.STATUTE_MAX_CHARS)):]
-        piece = make_devset._cut_lines(rest, make_devset.STATUTE_MAX_CHARS)
+            rest = rest[len(quality_data.cut_lines(rest, make_devset.STATUTE_MAX_CHARS)):]
+        piece = quality_data.cut_lines(rest, make_devset.STATUTE_MAX_CHARS)
         if len(piece) >= 2 and sum(map(len, piece)) >= 200:
             out.append({"id": f"statute:{d['path']}#heldout", "text": "\n".join(piece), "source": "ko-statutes"})
     return out
@@ -127,9 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/ko-heldout"))
     parser.add_argument("--fixture", type=Path, help="write the small committed slices here instead of --out")
     args = parser.parse_args(argv)
-    if not (args.shared / "kowiki-ref.jsonl.gz").is_file():
-        print(f"no {args.shared}/kowiki-ref.jsonl.gz: the held-out sets are built from ../shared/data; nothing written")
-        return 1
+    make_devset.make_sample.require_reference(args.shared, "make_heldout.py", "kowiki-ref.jsonl.gz",
+                                              "ko-statutes.jsonl.gz", "nsmc-reviews.jsonl.gz")
     counts, out = (FIXTURE, args.fixture) if args.fixture else (FULL, args.out)
     out.mkdir(parents=True, exist_ok=True)
     builders = {"kowiki": wiki_docs, "statutes": statute_docs, "conversational": conversational_docs}

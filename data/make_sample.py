@@ -20,6 +20,7 @@ import json
 import random
 import re
 import struct
+import sys
 import uuid
 import zlib
 from datetime import datetime, timedelta, timezone
@@ -53,6 +54,16 @@ PII_LINES = [
     "신청자 {name}(주민등록번호 {y:02d}0{m}1{d}-{g}{b:04d}{e:02d}), 연락처 010-{a:04d}-{b:04d}",
 ]
 WARC_START = datetime(2024, 3, 1, 0, 0, 0, tzinfo=timezone.utc)
+
+
+def require_reference(shared: Path, script: str, *names: str) -> None:
+    """Exit with one line on stderr, code 2, nothing written, when a reference corpus `script` is built from is
+    not in `shared` (../shared/data beside the repository by default; not shipped with it)."""
+    for name in names:
+        if not (shared / name).is_file():
+            print(f"{script}: no {shared / name}: built from the reference corpora in ../shared/data "
+                  f"(--shared DIR); nothing written", file=sys.stderr)
+            raise SystemExit(2)
 
 
 def read_jsonl(path: Path, limit: int) -> list[dict]:
@@ -342,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages-per-shard", type=int, default=100)
     parser.add_argument("--seed", type=int, default=20240301)
     args = parser.parse_args(argv)
+    require_reference(args.shared, "make_sample.py", "kowiki-ref.jsonl.gz", "ko-statutes.jsonl.gz",
+                      "nsmc-reviews.jsonl.gz")
     rng = random.Random(args.seed)
     shards = build_pages(rng, args.shards, args.pages_per_shard, args.shared)
     args.out.mkdir(parents=True, exist_ok=True)

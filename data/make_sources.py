@@ -16,6 +16,8 @@ import json
 import unicodedata
 from pathlib import Path
 
+from make_sample import require_reference  # data/ is this script's directory, first on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -50,6 +52,7 @@ def main() -> None:
     ap.add_argument("--statutes", type=int, default=20)
     a = ap.parse_args()
     shared, out = Path(a.shared), Path(a.out)
+    require_reference(shared, "make_sources.py", "kowiki-ref.jsonl.gz", "ko-statutes.jsonl.gz")
     write(pick(shared / "kowiki-ref.jsonl.gz", a.wiki_docs, 3000, "wiki"), out / "ko-wiki.jsonl.gz")
     write(pick(shared / "ko-statutes.jsonl.gz", a.statutes, 6000, "statutes"), out / "ko-statutes.jsonl.gz")
     for f in sorted(out.glob("*.jsonl.gz")):

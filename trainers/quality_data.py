@@ -39,14 +39,20 @@ def _read_jsonl(path: Path):
             yield json.loads(line)
 
 
-def _cut(paragraphs: list[str], max_chars: int) -> str:
+def cut_lines(paragraphs: list[str], max_chars: int) -> list[str]:
+    """The leading paragraphs that fit in about `max_chars` (joined by "\n"); the first always, cut to
+    `max_chars`. data/make_devset.py cuts the same way, to know where the classifier's pieces end."""
     out, size = [], 0
     for p in paragraphs:
         if out and size + len(p) > max_chars:
             break
         out.append(p[:max_chars])
         size += len(p) + 1
-    return "\n".join(out)
+    return out
+
+
+def _cut(paragraphs: list[str], max_chars: int) -> str:
+    return "\n".join(cut_lines(paragraphs, max_chars))
 
 
 def sample_sources(manifest: Path) -> tuple[set[str], set[str]]:
