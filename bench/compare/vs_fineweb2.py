@@ -1,32 +1,40 @@
 """Our pipeline against datatrove configured as FineWeb-2 configures Korean, on the same WARC shards in one run.
 
     python bench/compare/vs_fineweb2.py [--input GLOB] [--manifest FILE] [--kiwi-shards N] [--rounds N]
-                                        [--language-threshold 0.65]
+                                        [--kiwi-rounds N] [--language-threshold 0.65]
 
 Three pipelines read copies of the same shards (default: the bundled sample; for steadier figures build a
 bigger one: `python data/make_sample.py --pages-per-shard 1000 --shards 3 --out /tmp/s3k --seed 7`):
 
-- datatrove FineWeb-2 (Kiwi): the per-language part of huggingface/fineweb-2 `fineweb-2-pipeline.py` (commit
-  7ee60b3) with `configs/kor_Hang.yml` (commit 05e6729), run with `LocalPipelineExecutor(workers=1)`:
-  WarcReader → Trafilatura(favour_precision=True) → LanguageFilter(["ko"]) → MinHash 14 buckets × 8 hashes on
-  5-grams (xxhash, 64 bit; stages 1-4: signatures, buckets (14 tasks), clusters, filter) → GopherRepetition →
-  FineWebQuality → GopherQuality with the kor_Hang thresholds, `language="kor_Hang"`, so every word split is
-  datatrove's KiwiTokenizer (Kiwi morphemes; needs `kiwipiepy<0.22`, `kiwipiepy_model`, and `tokenizers` for
-  datatrove's dedup package). Language ID:
-  FineWeb-2 used GlotLID with language_score >= 0.842; we have no GlotLID model, so LanguageFilter gets our
-  `models/lid.176.ftz` with `--language-threshold` (default 0.65, the value ko-web.yaml uses for lid.176).
+- datatrove FineWeb-2 (Kiwi): what huggingface/fineweb-2 `fineweb-2-pipeline.py` (commit 7ee60b3) runs on a
+  Korean page, with `configs/kor_Hang.yml` (commit 05e6729), in `LocalPipelineExecutor(workers=1)`:
+  FineWeb's first steps, whose non-English output was FineWeb-2's input (WarcReader → URLFilter, its block
+  lists loaded once per process → Trafilatura(favour_precision=True) → LanguageFilter(["en"]) inverted), then
+  the per-language part: LanguageFilter(["ko"]) → MinHash 14 buckets × 8 hashes on 5-grams (xxhash, 64 bit;
+  stages 1-4: signatures, buckets (14 tasks), clusters, filter) → GopherRepetition → FineWebQuality →
+  GopherQuality with the kor_Hang thresholds, `language="kor_Hang"`, so every word split is datatrove's
+  KiwiTokenizer (Kiwi morphemes; needs `kiwipiepy<0.22`, `kiwipiepy_model`, and `tokenizers` for datatrove's
+  dedup package) → the final touches FTFYFormatter → PIIFormatter → SymbolLinesFormatter("|"). Language ID:
+  FineWeb-2 used GlotLID with language_score >= 0.842; we have no GlotLID model, so the Korean LanguageFilter
+  gets our `models/lid.176.ftz` with `--language-threshold` (default 0.65, the value ko-web.yaml uses for
+  lid.176). GlotLID's vectors are 256-dimensional against lid.176's 16, so this understates datatrove's
+  language-ID cost.
 - datatrove FineWeb-2 (whitespace): the same, with `kor_Hang` mapped to a tokenizer whose words are
   `str.split()` (datatrove's WhitespaceTokenizer with its spaCy word split replaced).
 - ours: `configs/ko-web.yaml` through `pipeline.run.run_job` with `execution.backend: local` (one process), the
   line-dedup pre-pass, every per-document step and the dedup stage; mix, tokenize and report off.
 
+With a dev set (`python data/make_devset.py --out /tmp/ko-devset`; `--input '/tmp/ko-devset/*.warc.gz'`), whose
+manifest labels each page keep or drop with its register, keep/drop is printed per label and register.
+
 `--kiwi-shards N` gives the Kiwi pipeline only the first N shards (Kiwi costs ~100x the rest); its rates and
-keep/drop figures are then over that subset, which the output says. `--rounds N` repeats ours and the
-whitespace pipeline, interleaved, and keeps each one's least CPU (CPU seconds inflate by up to ~30% when other
-work shares the cores; the first run in a process also pays imports and model loading). CPU seconds: this
-process's and its children's (bench/harness.py) around each run (datatrove's Trafilatura times out in a forked
-child). docs/s per core = WARC response records read / CPU seconds. Kept per page kind comes from the sample's
-`manifest.jsonl`.
+keep/drop figures are then over that subset, which the output says. `--rounds N` repeats ours and the whitespace
+pipeline, interleaved, and `--kiwi-rounds N` the Kiwi pipeline; each keeps its least CPU (CPU seconds inflate by
+up to ~30% when other work shares the cores; the first run in a process also pays imports and model loading). CPU
+seconds: this process's and its children's (bench/harness.py) around each run (datatrove's Trafilatura times out
+in a forked child). docs/s per core = WARC response records read / CPU seconds. Kept per page kind comes from the
+sample's `manifest.jsonl`. (Before 2026-12-01 the datatrove pipelines had no URLFilter, English filter or final
+touches.)
 """
 
 from __future__ import annotations
@@ -53,8 +61,9 @@ from datatrove.pipeline.dedup.minhash import (
 )
 from datatrove.pipeline.extractors import Trafilatura
 from datatrove.pipeline.filters import (
-    FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter, LanguageFilter,
+    FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter, LanguageFilter, URLFilter,
 )
+from datatrove.pipeline.formatters import FTFYFormatter, PIIFormatter, SymbolLinesFormatter
 from datatrove.pipeline.readers import JsonlReader, WarcReader
 from datatrove.pipeline.writers import JsonlWriter
 from datatrove.utils import text as datatrove_text
@@ -62,6 +71,7 @@ from datatrove.utils import word_tokenizers
 from datatrove.utils.hashes import xxhash as datatrove_xxhash
 from datatrove.utils.hashing import HashConfig
 
+import tldextract
 import xxhash
 
 # xxhash 4 no longer hashes str (3.x encoded it as UTF-8); datatrove 0.10.1 passes str, so encode as 3.x did.
@@ -108,6 +118,29 @@ class KiwiCounted(word_tokenizers.KiwiTokenizer):
         return super().word_tokenize(text)
 
 
+class SharedURLFilter(URLFilter):
+    """datatrove's URLFilter, FineWeb's first step after the reader (FineWeb-2's input went through it), with its
+    integrated block lists loaded once per process, as a long-running worker holds them (the copy
+    LocalPipelineExecutor makes of each task's pipeline shares this one), and the public suffix list taken from
+    tldextract's bundled snapshot instead of fetched from the internet."""
+
+    def __init__(self):
+        super().__init__()
+        self.tldextractor = tldextract.TLDExtract(cache_dir=None, suffix_list_urls=())
+        self.download_data()
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+class NotEnglish(LanguageFilter):
+    """FineWeb's English language filter inverted: what it excluded (lid.176 English score <= 0.65) was
+    FineWeb-2's input; FineWeb-2 then ran GlotLID over it, here the LanguageFilter for Korean that follows."""
+
+    def filter(self, doc) -> bool:
+        return not super().filter(doc)
+
+
 def use_word_tokenizer(cls: type) -> None:
     """Make datatrove's lookup for `kor_Hang` build `cls` (its tokenizer table and caches are module-level)."""
     word_tokenizers.load_tokenizer_assignments()[LANG] = cls
@@ -115,15 +148,23 @@ def use_word_tokenizer(cls: type) -> None:
     datatrove_text.split_into_parts.cache_clear()
 
 
+@functools.cache
+def url_filter() -> SharedURLFilter:
+    return SharedURLFilter()
+
+
 def run_fineweb2(input_dir: Path, work: Path, language_threshold: float, tokenizer: type) -> dict:
     use_word_tokenizer(tokenizer)
     seen: dict[str, list[str]] = {}
     minhash = MinhashConfig(hash_config=HashConfig(hash_fc="xxhash", precision=64), num_buckets=14,
                             hashes_per_bucket=8, n_grams=5)
+    lid176 = SharedFastText(str(ROOT / "models/lid.176.ftz"))
+    not_english = NotEnglish(languages=["en"])
     language = LanguageFilter(languages=["ko"], language_threshold=language_threshold)
-    language.model._model = SharedFastText(str(ROOT / "models/lid.176.ftz"))
-    first = [("read", WarcReader(str(input_dir), glob_pattern="*.warc.gz")),
-             ("trafilatura", Trafilatura(favour_precision=True)), ("language", language)]
+    not_english.model._model = language.model._model = lid176
+    first = [("read", WarcReader(str(input_dir), glob_pattern="*.warc.gz")), ("url", url_filter()),
+             ("trafilatura", Trafilatura(favour_precision=True)), ("not_english", not_english),
+             ("language", language)]
     last = [
         ("minhash", MinhashDedupFilter(input_folder=str(work / "remove_ids"))),
         ("gopher_repetition", GopherRepetitionFilter(
@@ -137,6 +178,9 @@ def run_fineweb2(input_dir: Path, work: Path, language_threshold: float, tokeniz
             language=LANG, max_avg_word_length=KOR_HANG["max_avg_word_length"],
             min_avg_word_length=KOR_HANG["min_avg_word_length"], stop_words=stopwords(),
             max_non_alpha_words_ratio=KOR_HANG["max_non_alpha_words_ratio"], min_stop_words=2)),
+        # FineWeb-2's "final touches" (they drop nothing)
+        ("ftfy", FTFYFormatter()), ("pii", PIIFormatter()),
+        ("symbol_lines", SymbolLinesFormatter(symbols_to_remove=["|"], replace_char="\n")),
     ]
 
     def tapped(steps):
@@ -166,7 +210,7 @@ def run_fineweb2(input_dir: Path, work: Path, language_threshold: float, tokeniz
     wall, cpu = time.perf_counter() - t0, cpu_seconds(children=True) - cpu0
     # A url's fate: the first step after which it no longer appears ("read" = the reader skipped the record).
     outcome = url_outcomes(seen, [name for name, _ in first + last])
-    return {"docs_in": len(seen["read"]), "kept": len(seen["gopher_quality"]), "wall": wall, "cpu": cpu,
+    return {"docs_in": len(seen["read"]), "kept": len(seen["symbol_lines"]), "wall": wall, "cpu": cpu,
             "stage_cpu": stage_cpu, "outcome": outcome}
 
 
@@ -201,7 +245,8 @@ def main() -> int:
     ap.add_argument("--config", default=str(ROOT / "configs/ko-web.yaml"))
     ap.add_argument("--kiwi-shards", type=int, default=0, help="give the Kiwi pipeline only the first N shards")
     ap.add_argument("--rounds", type=int, default=1,
-                    help="run ours and datatrove-whitespace N times and keep the least CPU (Kiwi runs once)")
+                    help="run ours and datatrove-whitespace N times and keep the least CPU")
+    ap.add_argument("--kiwi-rounds", type=int, default=1, help="run the Kiwi pipeline N times, keep the least CPU")
     ap.add_argument("--language-threshold", type=float, default=0.65, help="datatrove LanguageFilter (lid.176)")
     args = ap.parse_args()
     os.chdir(ROOT)
@@ -231,7 +276,8 @@ def main() -> int:
             if label not in runs or run["cpu"] < runs[label]["cpu"]:
                 runs[label] = run | {"records": count_responses(sorted(src.glob("*.warc.gz")))}
 
-        keep_least_cpu(KIWI, KiwiCounted, kiwi_in, tmp / "kiwi")
+        for r in range(args.kiwi_rounds):
+            keep_least_cpu(KIWI, KiwiCounted, kiwi_in, tmp / f"kiwi-{r}")
         for r in range(args.rounds):  # interleaved, so a busy spell on the machine hits both alike
             keep_least_cpu(WHITESPACE, WhitespaceWords, tmp / "input", tmp / f"whitespace-{r}")
             run = run_ours(args.config, tmp / "input", tmp / f"ours-{r}", "local", dedup=True)
@@ -247,8 +293,10 @@ def main() -> int:
     rate = {name: r["records"] / r["cpu"] for name, r in rows}
     for name, _ in rows[1:]:
         print(f"ours / {name}: {rate[rows[0][0]] / rate[name]:.1f}x documents/s per core")
-    print(f"Kiwi word_tokenize calls: {KiwiCounted.calls} on {KiwiCounted.chars:,} characters "
-          f"({KiwiCounted.calls / max(1, runs[KIWI]['records']):.2f} per record)")
+    kiwi_runs = max(1, args.kiwi_rounds)
+    print(f"Kiwi word_tokenize calls per run: {KiwiCounted.calls // kiwi_runs} on "
+          f"{KiwiCounted.chars // kiwi_runs:,} characters "
+          f"({KiwiCounted.calls / kiwi_runs / max(1, runs[KIWI]['records']):.2f} per record)")
     for name, r in rows[1:]:
         print(f"  {name}: CPU s per stage " + ", ".join(f"{k} {v:.1f}" for k, v in r["stage_cpu"].items()))
     print(f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
@@ -256,6 +304,8 @@ def main() -> int:
     if not manifest_path or not manifest_path.is_file():
         return 0
     manifest = read_manifest(manifest_path)
+    if "label" in next(iter(manifest.values()), {}):
+        return print_labeled(manifest, manifest_path, rows, kiwi_urls)
     print(f"\nkeep/drop against {manifest_path} (an article and its copies: one group, to be kept once)")
     q = {name: quality(manifest, kiwi_urls if "Kiwi" in name else set(manifest), r["outcome"]) for name, r in rows}
     print(f"{'pipeline':40} {'article groups kept':>20} {'extra copies kept':>18} {'other kinds kept':>17}")
@@ -269,6 +319,35 @@ def main() -> int:
     print("article groups lost entirely, by what dropped their first page:")
     for name, x in q.items():
         print(f"  {name:40} " + ", ".join(f"{r} {n}" for r, n in x["lost_reasons"].most_common(6)))
+    return 0
+
+
+def print_labeled(manifest: dict, path: Path, rows: list, kiwi_urls: set[str]) -> int:
+    """Keep/drop against a dev set's labels (data/make_devset.py: each page is `keep` or `drop`, with its
+    register): clean pages kept and junk pages dropped per register, over the pages each pipeline was given."""
+    print(f"\nkeep/drop against {path} (label keep: clean Korean, to be kept; drop: junk or foreign)")
+    kept: dict[str, Counter] = {}
+    given: dict[str, Counter] = {}
+    for name, r in rows:
+        urls = kiwi_urls if "Kiwi" in name else set(manifest)
+        kept[name], given[name] = Counter(), Counter()
+        for url, row in manifest.items():
+            if url in urls:
+                key = (row["label"], row["register"])
+                given[name][key] += 1
+                kept[name][key] += "kept" in (r["outcome"].get(url) or ())
+    print(f"{'pipeline':40} {'clean kept':>16} {'junk dropped':>16}")
+    for name, _ in rows:
+        def total(counts: Counter, label: str) -> int:
+            return sum(v for (lab, _), v in counts.items() if lab == label)
+
+        ck, cn = total(kept[name], "keep"), total(given[name], "keep")
+        jk, jn = total(kept[name], "drop"), total(given[name], "drop")
+        print(f"{name:40} {ck:>7} of {cn:<6} {jn - jk:>7} of {jn:<6}")
+    keys = sorted({key for g in given.values() for key in g})
+    print("per register, kept of given (ours / dt-ws / dt-kiwi):")
+    for key in keys:
+        print(f"  {key[0]:4} {key[1]:18} " + " / ".join(f"{kept[n][key]} of {given[n][key]}" for n, _ in rows))
     return 0
 
 
