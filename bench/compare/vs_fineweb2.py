@@ -336,11 +336,11 @@ def print_labeled(manifest: dict, path: Path, rows: list, kiwi_urls: set[str]) -
                 key = (row["label"], row["register"])
                 given[name][key] += 1
                 kept[name][key] += "kept" in (r["outcome"].get(url) or ())
+    def total(counts: Counter, label: str) -> int:
+        return sum(v for (lab, _), v in counts.items() if lab == label)
+
     print(f"{'pipeline':40} {'clean kept':>16} {'junk dropped':>16}")
     for name, _ in rows:
-        def total(counts: Counter, label: str) -> int:
-            return sum(v for (lab, _), v in counts.items() if lab == label)
-
         ck, cn = total(kept[name], "keep"), total(given[name], "keep")
         jk, jn = total(kept[name], "drop"), total(given[name], "drop")
         print(f"{name:40} {ck:>7} of {cn:<6} {jn - jk:>7} of {jn:<6}")
