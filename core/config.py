@@ -3,6 +3,10 @@
 Every section is a pydantic model with `extra="forbid"`: an unknown key, a wrong type or a missing file is
 a ConfigError whose one-line message names the file and the key (`configs/x.yaml: dedup.threshold: ...`).
 Relative paths inside the config resolve against the current directory. Units are in the field names.
+
+A config may start from another: `extends: ko-web.yaml` (relative to the extending file) reads that one first,
+then lays this one over it: mappings merge key by key, anything else (a list such as `steps`, a number, `null`
+to turn a stage off) replaces what the base had. A base may extend another; a cycle is an error.
 """
 
 from __future__ import annotations
@@ -162,15 +166,10 @@ def parse_config(path: str, overrides: dict[str, Any] | None = None) -> JobConfi
     """Read and validate the job config: every section's keys and values, and every step's arguments; raise
     ConfigError with one line naming file and key. What needs a stage's own code (a tokenizer file's special
     tokens) is checked on top of this by `pipeline.job.load_config`, which is what commands call."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {str(e).splitlines()[0]}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: top level must be a mapping")
+    bases: list[Path] = []
+    raw = config_mapping(path, bases)
+    # An error may come from a base file: name them all (the key tells which section)
+    where = f"{path} (extends {', '.join(os.path.relpath(b) for b in bases)})" if bases else str(path)
     for key, value in (overrides or {}).items():
         section, _, sub = key.partition(".")
         if sub:
@@ -180,15 +179,59 @@ def parse_config(path: str, overrides: dict[str, Any] | None = None) -> JobConfi
     try:
         cfg = JobConfig(**raw)
     except ValidationError as e:
-        raise ConfigError(f"{path}: {validation_message(e)}") from None
+        raise ConfigError(f"{where}: {validation_message(e)}") from None
     cfg.source_path = str(path)
     for i, spec in enumerate(cfg.steps):
-        validate_step(spec, f"{path}: steps[{i}]")
+        validate_step(spec, f"{where}: steps[{i}]")
         if spec.get("step") == "line_dedup_v1" and cfg.line_dedup is None:
-            raise ConfigError(f"{path}: steps[{i}] (line_dedup_v1) needs a line_dedup: section (the pre-pass it reads)")
+            raise ConfigError(f"{where}: steps[{i}] (line_dedup_v1) needs a line_dedup: section "
+                              "(the pre-pass it reads)")
     if cfg.mix is not None:
-        check_against_job(cfg.mix, cfg, f"{path}: mix")
+        check_against_job(cfg.mix, cfg, f"{where}: mix")
     return cfg
+
+
+def config_mapping(path: str | Path, bases: list[Path] | None = None) -> dict:
+    """The config file at `path` as one mapping, its `extends:` chain resolved (the files it extends, nearest
+    first, appended to `bases`); not validated."""
+    if not Path(path).is_file():
+        raise ConfigError(f"config file not found: {path}")
+    return _read_extended(Path(path), (), bases if bases is not None else [])
+
+
+def _read_yaml(p: Path) -> dict:
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{p}: not valid YAML: {str(e).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{p}: top level must be a mapping")
+    return raw
+
+
+def _read_extended(p: Path, chain: tuple[Path, ...], bases: list[Path]) -> dict:
+    """The config at `p` laid over the one its `extends:` names, recursively (`chain`: the files that extend it)."""
+    raw = _read_yaml(p)
+    base = raw.pop("extends", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{p}: extends: must be the path of another config file")
+    base_path = (p.parent / base).resolve()
+    if base_path in chain or base_path == p.resolve():
+        names = " -> ".join(str(c) for c in (*chain, p.resolve(), base_path))
+        raise ConfigError(f"{p}: extends: a cycle ({names})")
+    if not base_path.is_file():
+        raise ConfigError(f"{p}: extends: config file not found: {base} (looked for {base_path})")
+    bases.append(base_path)
+    return _merge(_read_extended(base_path, (*chain, p.resolve()), bases), raw)
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 
 def check_against_job(cfg: MixConfig, job, where: str = "mix") -> None:

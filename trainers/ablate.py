@@ -59,6 +59,7 @@ from pathlib import Path
 import yaml
 
 from core.atomic import atomic_path, sha256_file, write_json
+from core.config import config_mapping
 from core.docfiles import iter_text_batches
 from core.errors import ConfigError, RunError
 from core.sections import TokenizerConfig
@@ -103,10 +104,9 @@ def add_arguments(parser) -> None:
 
 def derived_config(config: str, kind: str, out: Path) -> Path:
     """Write OUT/arms/KIND.yaml: CONFIG with only extraction (raw) or extraction + dedup (dedup-only)."""
-    try:
-        cfg = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"--{kind}-arm: config file not found: {config}") from None
+    if not Path(config).is_file():
+        raise ConfigError(f"--{kind}-arm: config file not found: {config}")
+    cfg = config_mapping(config)  # `extends:` resolved: the arm's file lives elsewhere
     cfg["steps"] = []
     if isinstance(cfg.get("input"), dict) and "prefilter_korean" in cfg["input"]:
         cfg["input"] = {**cfg["input"], "prefilter_korean": False}  # a language filter, applied while reading
