@@ -14,6 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from core.config import config_mapping
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "devset"
 
@@ -23,20 +25,24 @@ def manifest():
     return [json.loads(line) for line in (FIXTURE / "manifest.jsonl").read_text(encoding="utf-8").splitlines()]
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("devset")
-    cfg = yaml.safe_load((ROOT / "configs" / "ko-web.yaml").read_text(encoding="utf-8"))
-    for stage in ("dedup", "mix", "tokenize", "report"):  # the per-document pass is what decides keep or drop
+def _pass(tmp: Path, config_name: str) -> Path:
+    """The per-document pass of configs/<config_name> on the fixture: what decides keep or drop."""
+    cfg = config_mapping(ROOT / "configs" / config_name)
+    for stage in ("dedup", "mix", "tokenize", "report"):
         cfg.pop(stage, None)
-    config = tmp / "ko-web-pass.yaml"
+    config = tmp / f"pass-{config_name}"
     config.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-    out = tmp / "run"
+    out = tmp / f"run-{config_name}"
     r = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", str(config), "--input",
                         str(FIXTURE / "*.warc.gz"), "--output", str(out), "--backend", "local"],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     return out
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return _pass(tmp_path_factory.mktemp("devset"), "ko-web.yaml")
 
 
 def _kept(run_dir) -> dict[str, dict]:
@@ -77,3 +83,20 @@ def test_default_steps_drop_every_junk_page(run_dir, manifest):
 def test_quality_classifier_scores_but_does_not_decide():
     steps = [s["step"] for s in yaml.safe_load((ROOT / "configs" / "ko-web.yaml").read_text(encoding="utf-8"))["steps"]]
     assert "quality_score_v1" in steps and "quality_filter_v1" not in steps
+
+
+def test_lean_config_decides_as_the_default(run_dir, tmp_path):
+    # configs/ko-web-lean.yaml leaves out the two model steps whose scores decide nothing by default: the same
+    # documents must be kept, with the same text, and the same dropped for the same reasons.
+    lean = _pass(tmp_path, "ko-web-lean.yaml")
+
+    def outcome(d: Path):
+        kept = {r["url"]: r["text"] for r in pq.read_table(d / "documents", columns=["url", "text"]).to_pylist()}
+        rows = pq.read_table(d / "rejected", columns=["url", "reason"]).to_pylist()
+        dropped = {(r["url"], r["reason"]) for r in rows}
+        return kept, dropped
+
+    assert outcome(lean) == outcome(run_dir)
+    default_cols = set(pq.read_schema(next((run_dir / "documents").glob("*.parquet"))).names)
+    lean_cols = set(pq.read_schema(next((lean / "documents").glob("*.parquet"))).names)
+    assert {"perplexity", "quality_score"} <= default_cols - lean_cols

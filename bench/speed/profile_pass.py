@@ -1,15 +1,16 @@
 """Where the per-document pass spends its time: `run_job` with the local backend under cProfile.
 
     python bench/speed/profile_pass.py [--input GLOB] [--repeat N] [--top 30] [--no-profile [--rounds N]]
+                                       [--config configs/ko-web.yaml]
 
-The shards (default: the bundled sample, `data/sample/*.warc.gz`) are copied `--repeat` times into a temp dir
-and `configs/ko-web.yaml` runs over them in this process with `execution.backend: local` and the barrier
-stages off (dedup, mix, tokenize, report = None; the line-dedup pre-pass stays on, as in a real run). Printed:
-records, CPU seconds (this process's, around `run_job`), documents/s per core, the summed seconds per
-step from summary.json, and cProfile's top functions by own time and by cumulative time. `--no-profile` gives
-the figure without cProfile's own overhead (about 1.5x on this code), the one to compare before/after;
-with `--rounds N` it runs N times and prints every round's figure and the run with the least CPU (the first
-round also pays imports and model loading, and other work on the machine inflates CPU seconds by up to ~30%).
+The shards (default: the bundled sample, `data/sample/*.warc.gz`) are copied `--repeat` times into a temp dir and
+`configs/ko-web.yaml` (or `--config`) runs over them in this process with `execution.backend: local` and the
+barrier stages off (dedup, mix, tokenize, report = None; the line-dedup pre-pass stays on, as in a real run).
+Printed: records, CPU seconds (this process's, around `run_job`), documents/s per core, the summed seconds per
+step from summary.json, and cProfile's top functions by own time and by cumulative time. `--no-profile` gives the
+figure without cProfile's own overhead (about 1.5x on this code), the one to compare before/after; with `--rounds
+N` it runs N times and prints every round's figure and the run with the least CPU (the first round also pays
+imports and model loading, and other work on the machine inflates CPU seconds by up to ~30%).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ def main() -> int:
     ap.add_argument("--input", default=str(ROOT / "data/sample/*.warc.gz"))
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--config", default=str(ROOT / "configs/ko-web.yaml"))
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--rounds", type=int, default=1, help="with --no-profile: runs, keep the least CPU")
     args = ap.parse_args()
@@ -42,7 +44,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="profile-pass-") as tmp:
         tmp = Path(tmp)
         stage_shards(args.input, tmp / "in", args.repeat)
-        job = load_config(str(ROOT / "configs/ko-web.yaml"), {
+        job = load_config(str(Path(args.config).resolve()), {
             "input.paths": [str(tmp / "in" / "*.warc.gz")], "output": str(tmp / "run"),
             "execution.backend": "local"})
         job = job.model_copy(update={"dedup": None, "mix": None, "tokenize": None, "report": None})
