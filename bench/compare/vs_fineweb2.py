@@ -29,7 +29,7 @@ manifest labels each page keep or drop with its register, keep/drop is printed p
 
 `--kiwi-shards N` gives the Kiwi pipeline only the first N shards (Kiwi costs ~100x the rest); its rates and
 keep/drop figures are then over that subset, which the output says. `--rounds N` repeats ours and the whitespace
-pipeline, interleaved, and `--kiwi-rounds N` the Kiwi pipeline; each keeps its least CPU (CPU seconds inflate by
+pipeline and `--kiwi-rounds N` the Kiwi pipeline, all interleaved; each keeps its least CPU (CPU seconds inflate by
 up to ~30% when other work shares the cores; the first run in a process also pays imports and model loading). CPU
 seconds: this process's and its children's (bench/harness.py) around each run (datatrove's Trafilatura times out
 in a forked child). docs/s per core = WARC response records read / CPU seconds. Kept per page kind comes from the
@@ -276,17 +276,19 @@ def main() -> int:
             if label not in runs or run["cpu"] < runs[label]["cpu"]:
                 runs[label] = run | {"records": count_responses(sorted(src.glob("*.warc.gz")))}
 
-        for r in range(args.kiwi_rounds):
-            keep_least_cpu(KIWI, KiwiCounted, kiwi_in, tmp / f"kiwi-{r}")
-        for r in range(args.rounds):  # interleaved, so a busy spell on the machine hits both alike
-            keep_least_cpu(WHITESPACE, WhitespaceWords, tmp / "input", tmp / f"whitespace-{r}")
-            run = run_ours(args.config, tmp / "input", tmp / f"ours-{r}", "local", dedup=True)
-            ours = run if ours is None or run["cpu"] < ours["cpu"] else ours
+        for r in range(max(args.rounds, args.kiwi_rounds)):  # interleaved: a busy spell hits every pipeline
+            if r < args.kiwi_rounds:
+                keep_least_cpu(KIWI, KiwiCounted, kiwi_in, tmp / f"kiwi-{r}")
+            if r < args.rounds:
+                keep_least_cpu(WHITESPACE, WhitespaceWords, tmp / "input", tmp / f"whitespace-{r}")
+                run = run_ours(args.config, tmp / "input", tmp / f"ours-{r}", "local", dedup=True)
+                ours = run if ours is None or run["cpu"] < ours["cpu"] else ours
         ours["records"] = records
         kiwi_urls = _urls(sorted(kiwi_in.glob("*.warc.gz")))
 
     print(f"\n{'pipeline':40} {'records':>8} {'kept':>6} {'CPU s':>8} {'CPU s/1k docs':>13} {'docs/s/core':>11}")
-    rows = [("ours (ko-web.yaml, local backend)", ours), (WHITESPACE, runs[WHITESPACE]), (KIWI, runs[KIWI])]
+    rows = [(f"ours ({Path(args.config).name}, local backend)", ours), (WHITESPACE, runs[WHITESPACE]),
+            (KIWI, runs[KIWI])]
     for name, r in rows:
         print(f"{name:40} {r['records']:>8} {r['kept']:>6} {r['cpu']:>8.1f} {1000 * r['cpu'] / r['records']:>13.1f} "
               f"{r['records'] / r['cpu']:>11.1f}")
