@@ -42,6 +42,7 @@ sys.path.insert(0, str(REPO_ROOT / "data"))
 sys.path.insert(0, str(REPO_ROOT))
 
 import make_devset  # noqa: E402 - the dev set's own recipe, rerun to know what it uses
+from make_sample import require_reference  # noqa: E402
 
 from trainers import quality_data  # noqa: E402
 from trainers.lm.build import is_heldout  # noqa: E402
@@ -127,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/ko-heldout"))
     parser.add_argument("--fixture", type=Path, help="write the small committed slices here instead of --out")
     args = parser.parse_args(argv)
-    make_devset.make_sample.require_reference(args.shared, "make_heldout.py", "kowiki-ref.jsonl.gz",
-                                              "ko-statutes.jsonl.gz", "nsmc-reviews.jsonl.gz")
+    require_reference(args.shared, "make_heldout.py", "kowiki-ref.jsonl.gz", "ko-statutes.jsonl.gz",
+                      "nsmc-reviews.jsonl.gz")
     counts, out = (FIXTURE, args.fixture) if args.fixture else (FULL, args.out)
     out.mkdir(parents=True, exist_ok=True)
     builders = {"kowiki": wiki_docs, "statutes": statute_docs, "conversational": conversational_docs}

@@ -36,9 +36,9 @@ from tokenizer.external import ExternalTokenizer
 SPLITS = ("train", "val")
 # Rows per Arrow record batch: 1024 rows of 513 uint16 tokens is ~1 MB, small enough to bound task memory.
 ROWS_PER_BATCH = 1024
-# Documents read and encoded per call (at most): where the ids come as Python ints (~30 bytes a token), they then still sit in the
-# CPU cache when they are converted and freed. 256 against 1000: 172 against 185 ns a token on Korean Wikipedia
-# with SentencePiece's int lists (bench/speed/tokenize_external.py).
+# Documents read and encoded per call (at most): where the ids come as Python ints (~30 bytes a token), they
+# then still sit in the CPU cache when they are converted and freed. 256 against 1000: 172 against 185 ns a
+# token on Korean Wikipedia with SentencePiece's int lists (bench/speed/tokenize_external.py).
 ENCODE_ROWS = 256
 
 
